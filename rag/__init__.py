@@ -1,0 +1,1 @@
+"""Retrieval, answering and index ownership for the Arabic archive assistant."""

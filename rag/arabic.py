@@ -1,0 +1,109 @@
+"""Arabic text analysis used identically at index and query time.
+
+normalize: NFKC (folds presentation forms from PDFs), drops diacritics and tatweel, unifies
+alef/hamza forms, alef maqsura and ta marbuta. analyze: normalized word tokens, stop words
+dropped, light-stemmed (Larkey's light10 affixes), so "والتنظيمات" and "التنظيم" meet.
+Bump NORMALIZER_VERSION whenever output changes: the index records it and refuses a mismatch.
+"""
+from __future__ import annotations
+
+import re
+import unicodedata
+
+NORMALIZER_VERSION = "ar-1"
+
+_DIACRITICS = re.compile(r"[\u0610-\u061A\u064B-\u065F\u0670\u06D6-\u06ED\u0640]")
+_ALEF = re.compile(r"[\u0622\u0623\u0625\u0671\u0672\u0673]")
+_ARABIC_INDIC = str.maketrans("٠١٢٣٤٥٦٧٨٩۰۱۲۳۴۵۶۷۸۹", "01234567890123456789")
+_TOKEN = re.compile(r"[^\W_]+", re.UNICODE)
+_ARABIC_CHAR = re.compile(r"[\u0600-\u06FF\u0750-\u077F\uFB50-\uFDFF\uFE70-\uFEFF]")
+_LATIN_CHAR = re.compile(r"[A-Za-z]")
+
+STOPWORDS = frozenset(
+    """
+    في من على الى إلى عن مع ان أن إن كان كانت يكون تكون هذا هذه ذلك تلك هو هي هم هن انت نحن
+    التي الذي الذين اللذين اللتين اللواتي ما ماذا متى اين أين كيف لماذا هل كم اي أي لم لن لا
+    قد ثم او أو بل لكن حتى اذا إذا كل بعض غير بين عند عندما منذ خلال حيث ايضا أيضا وقد وهو
+    وهي وفي ومن وعلى وان وأن فقد فإن لقد له لها لهم به بها بهم فيه فيها منه منها عليه عليها
+    اما أما وما وهذا وهذه كما مثل قبل بعد دون نحو لدى الا إلا سوى ذات ذو تم يتم
+    the a an of in on at to for and or is are was were be by with from as that this what who
+    when where which how why did does do
+    """.split()
+)
+
+_PREFIXES = ("وال", "بال", "كال", "فال", "لل", "ال", "و")
+_SUFFIXES = ("ها", "ان", "ات", "ون", "ين", "يه", "ية", "ه", "ة", "ي")
+
+
+def normalize(text: str) -> str:
+    """Fold the spelling variants Arabic writers and OCR/PDF tools produce."""
+    text = unicodedata.normalize("NFKC", text)
+    text = _DIACRITICS.sub("", text)
+    text = _ALEF.sub("ا", text)
+    text = text.replace("ى", "ي").replace("ة", "ه").replace("ؤ", "و").replace("ئ", "ي")
+    text = text.translate(_ARABIC_INDIC)
+    return text.lower()
+
+
+def tokenize(text: str) -> list[str]:
+    """Normalized word tokens (letters and digits)."""
+    return _TOKEN.findall(normalize(text))
+
+
+def stem(token: str) -> str:
+    """Light stemming: strip one common prefix and suffixes while a 2+ letter stem remains."""
+    if not _ARABIC_CHAR.search(token):
+        return token
+    for p in _PREFIXES:
+        if token.startswith(p) and len(token) - len(p) >= 2:
+            token = token[len(p):]
+            break
+    for s in _SUFFIXES:
+        if token.endswith(s) and len(token) - len(s) >= 2:
+            token = token[: -len(s)]
+    return token
+
+
+_STOP_NORM = frozenset(normalize(w) for w in STOPWORDS)
+
+
+def analyze(text: str, *, stemming: bool = True) -> list[str]:
+    """Index/query terms: normalized tokens without stop words, light-stemmed."""
+    toks = [t for t in tokenize(text) if t not in _STOP_NORM]
+    return [stem(t) for t in toks] if stemming else toks
+
+
+def whitespace_tokens(text: str) -> list[str]:
+    """The naive baseline analysis (lower-cased whitespace split), kept for evals."""
+    return text.lower().split()
+
+
+_SENTENCE_END = re.compile(r"(?<=[.!?؟!؛])\s+|\n+")
+
+
+def sentences(text: str) -> list[tuple[int, int]]:
+    """Sentence spans (start, end) over `text`, splitting after . ! ? ؟ ؛ and at line breaks."""
+    spans: list[tuple[int, int]] = []
+    pos = 0
+    for m in _SENTENCE_END.finditer(text):
+        if text[pos:m.start()].strip():
+            spans.append(_strip_span(text, pos, m.start()))
+        pos = m.end()
+    if text[pos:].strip():
+        spans.append(_strip_span(text, pos, len(text)))
+    return spans
+
+
+def _strip_span(text: str, start: int, end: int) -> tuple[int, int]:
+    while start < end and text[start].isspace():
+        start += 1
+    while end > start and text[end - 1].isspace():
+        end -= 1
+    return start, end
+
+
+def is_arabic(text: str) -> bool:
+    """True when Arabic letters outnumber Latin ones: decides answer language and RTL."""
+    return len(_ARABIC_CHAR.findall(text)) >= len(_LATIN_CHAR.findall(text)) and bool(
+        _ARABIC_CHAR.search(text)
+    )

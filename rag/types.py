@@ -1,0 +1,124 @@
+"""Our own dataclasses between stages; library types stay inside the adapters."""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+
+@dataclass(frozen=True)
+class SourceDoc:
+    """One article as loaded (raw) or cleaned (body + metadata).
+
+    `key` identifies the document in its source (path, or path#record id) and is what makes
+    re-ingestion incremental; `doc_id` is the stable id derived from it (or a record's own id).
+    """
+
+    doc_id: str
+    key: str
+    path: str
+    text: str
+    title: str = ""
+    date: str = ""  # ISO 8601, "" when unknown
+    author: str = ""
+    publisher: str = ""
+    source: str = ""
+    url: str = ""
+    keywords: tuple[str, ...] = ()
+    # (char offset into `text`, heading) pairs: the heading applies from that offset on.
+    sections: tuple[tuple[int, str], ...] = ()
+    raw_html: bool = False  # text is HTML still to be extracted by ingest.clean
+
+
+@dataclass(frozen=True)
+class Chunk:
+    id: str  # content hash of (doc_id, ordinal, text)
+    doc_id: str
+    text: str
+    ordinal: int
+    start: int  # char span in the cleaned document text
+    end: int
+    section: str = ""
+    title: str = ""
+    date: str = ""
+    author: str = ""
+    source: str = ""  # publisher or news source
+    path: str = ""
+    url: str = ""
+
+
+@dataclass(frozen=True)
+class Hit:
+    chunk: Chunk
+    score: float  # fused score, higher is better (not a probability)
+    dense_score: float | None = None  # cosine similarity when the dense side found it
+    dense_rank: int | None = None
+    lexical_rank: int | None = None
+
+
+@dataclass(frozen=True)
+class Filters:
+    since: str = ""  # ISO date, inclusive
+    until: str = ""  # ISO date, inclusive
+    authors: tuple[str, ...] = ()
+    sources: tuple[str, ...] = ()
+    doc_ids: tuple[str, ...] = ()
+
+    def empty(self) -> bool:
+        return not (self.since or self.until or self.authors or self.sources or self.doc_ids)
+
+
+@dataclass(frozen=True)
+class Citation:
+    n: int
+    chunk_id: str
+    doc_id: str
+    title: str
+    date: str
+    author: str
+    source: str
+    text: str
+    score: float
+    quote: str = ""  # the sentence(s) of `text` the answer relies on, for highlighting
+
+
+@dataclass(frozen=True)
+class Answer:
+    question: str
+    text: str
+    mode: str  # "extractive" | "llm"
+    refused: bool
+    citations: tuple[Citation, ...] = ()
+    standalone_question: str = ""
+    nearest: tuple[Hit, ...] = ()  # shown with a refusal
+    flagged: tuple[str, ...] = ()  # claims whose markers were invalid and were dropped
+
+
+@dataclass
+class FileFailure:
+    path: str
+    reason: str
+    line: int | None = None
+
+    def __str__(self) -> str:
+        where = f"{self.path}:{self.line}" if self.line else self.path
+        return f"{where}: {self.reason}"
+
+
+@dataclass
+class IngestReport:
+    added: int = 0
+    unchanged: int = 0
+    updated: int = 0
+    removed: int = 0
+    failed: int = 0
+    chunks: int = 0  # chunks written in this run
+    total_chunks: int = 0  # chunks in the index after the run
+    seconds: float = 0.0
+    failures: list[FileFailure] = field(default_factory=list)
+
+    def as_dict(self) -> dict:
+        return {
+            "added": self.added, "unchanged": self.unchanged, "updated": self.updated,
+            "removed": self.removed, "failed": self.failed, "chunks": self.chunks,
+            "total_chunks": self.total_chunks, "seconds": round(self.seconds, 3),
+            "failures": [{"path": f.path, "line": f.line, "reason": f.reason} for f in self.failures],
+        }
