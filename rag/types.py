@@ -122,3 +122,53 @@ class IngestReport:
             "total_chunks": self.total_chunks, "seconds": round(self.seconds, 3),
             "failures": [{"path": f.path, "line": f.line, "reason": f.reason} for f in self.failures],
         }
+
+
+@dataclass(frozen=True)
+class DocInfo:
+    """A document as the index knows it (archive table in the UI, pruning, evals)."""
+
+    doc_id: str
+    key: str
+    path: str
+    title: str
+    date: str
+    author: str
+    source: str
+    chunks: int
+    content_hash: str
+    ingested_at: str
+
+
+@dataclass(frozen=True)
+class BriefSentence:
+    text: str
+    citations: tuple[int, ...]  # numbers into Briefing.sources
+
+
+@dataclass(frozen=True)
+class BriefSection:
+    heading: str
+    sentences: tuple[BriefSentence, ...]
+
+
+@dataclass(frozen=True)
+class TimelineEvent:
+    date: str  # ISO date (YYYY-MM-DD or YYYY-MM or YYYY)
+    text: str
+    citations: tuple[int, ...]
+
+
+@dataclass(frozen=True)
+class Briefing:
+    topic: str
+    title: str
+    since: str
+    until: str
+    n_articles: int
+    source_names: tuple[str, ...]
+    summary: tuple[BriefSentence, ...]
+    sections: tuple[BriefSection, ...]
+    timeline: tuple[TimelineEvent, ...]
+    sources: tuple[Citation, ...]  # numbered by Citation.n, 1-based
+    language: str = "ar"
