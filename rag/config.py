@@ -38,6 +38,7 @@ class Settings:
     # Chunking, in embedding-model tokens (e5 truncates at 512).
     chunk_tokens: int = 180
     chunk_overlap_tokens: int = 30
+    lexical_analyzer: str = "arabic"  # arabic (normalized, light-stemmed) | plain (baseline)
     # Dense store: embedded Chroma under data_dir unless a server URL is given.
     chroma_url: str = ""  # e.g. http://127.0.0.1:8000 for `chroma run`
     collection: str = "archive"

@@ -1,0 +1,188 @@
+"""run_ingest: files -> load -> clean -> chunk -> embed -> index, incremental and resumable.
+
+Unchanged files are skipped on (size, mtime) and then on content hash, so a re-run embeds
+nothing. Chunks are embedded in batches across documents for throughput; a file is marked
+done only after all its documents are committed, so a killed run simply redoes that file.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable, Sequence
+
+import numpy as np
+
+from ingest.chunk import CHUNKER_VERSION, chunk_document
+from ingest.clean import clean_document
+from ingest.loaders import discover, load_file
+from rag.config import Settings
+from rag.errors import BadDocumentError
+from rag.store import Store
+from rag.types import Chunk, FileFailure, IngestReport, SourceDoc
+
+Progress = Callable[[float, str], None]
+
+
+def embed_text(chunk: Chunk) -> str:
+    """What the dense model sees: the passage with its title and section as context."""
+    head = " — ".join(x for x in (chunk.title, chunk.section) if x)
+    return f"{head}\n{chunk.text}" if head else chunk.text
+
+
+def content_hash(doc: SourceDoc) -> str:
+    payload = json.dumps(
+        [doc.text, doc.title, doc.date, doc.author, doc.publisher, doc.source, doc.url, doc.sections],
+        ensure_ascii=False,
+    )
+    return hashlib.sha256(payload.encode()).hexdigest()
+
+
+def file_sha256(path: Path) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            h.update(block)
+    return h.hexdigest()
+
+
+@dataclass
+class _Pending:
+    items: list = field(default_factory=list)  # (doc, hash, chunks)
+    files: list = field(default_factory=list)  # (path, size, mtime_ns, sha) done once flushed
+    n_chunks: int = 0
+
+
+def run_ingest(
+    settings: Settings,
+    paths: Sequence[Path | str],
+    *,
+    prune: bool = False,
+    rebuild: bool = False,
+    embedder=None,
+    store: Store | None = None,
+    progress: Progress | None = None,
+    show_progress: bool | None = None,
+) -> IngestReport:
+    t0 = time.perf_counter()
+    if embedder is None:
+        from rag.embeddings import get_embedder
+
+        embedder = get_embedder(settings)
+    store = store or Store(settings, embedder, rebuild=rebuild)
+    store.check_manifest(store.expected_manifest(CHUNKER_VERSION), writing=True)
+    report = IngestReport()
+
+    files: list[Path] = []
+    for p in paths:
+        try:
+            files.extend(discover([Path(p)]))
+        except BadDocumentError as e:
+            report.failures.append(FileFailure(e.path, e.reason, e.line))
+
+    bar = _bar(len(files), show_progress)
+    pending = _Pending()
+    flush_at = max(16, settings.embed_batch_size * 8)
+    seen_ids: dict[str, str] = {}
+    for i, path in enumerate(files):
+        _ingest_file(path, store, settings, embedder, report, pending, seen_ids)
+        if pending.n_chunks >= flush_at:
+            _flush(store, embedder, pending, report)
+        if bar:
+            bar.update(1)
+            bar.set_postfix(chunks=report.chunks + pending.n_chunks, failed=len(report.failures))
+        if progress:
+            progress((i + 1) / max(1, len(files)), f"{i + 1}/{len(files)} files: {path.name}")
+    _flush(store, embedder, pending, report)
+    if bar:
+        bar.close()
+
+    if prune:
+        gone = [d for path, ids in store.doc_paths().items() if not Path(path).exists() for d in ids]
+        report.removed += store.remove_docs(gone)
+        store.forget_files(p for p in store.doc_paths() if not Path(p).exists())
+    report.failed = len(report.failures)
+    report.total_chunks = store.stats()["chunks"]
+    report.seconds = time.perf_counter() - t0
+    return report
+
+
+def _ingest_file(path, store, settings, embedder, report, pending, seen_ids) -> None:
+    key_path = str(path.resolve())
+    st = path.stat()
+    state = store.file_state(key_path)
+    known = store.doc_keys_for_path(key_path)
+    if state and state[0] == st.st_size and state[1] == st.st_mtime_ns:
+        report.unchanged += len(known)
+        return
+    sha = file_sha256(path)
+    if state and state[2] == sha:
+        store.set_file_state(key_path, st.st_size, st.st_mtime_ns, sha)
+        report.unchanged += len(known)
+        return
+
+    docs, failures = [], 0
+    for item in load_file(path):
+        if isinstance(item, FileFailure):
+            report.failures.append(item)
+            failures += 1
+            continue
+        doc = clean_document(item)
+        if not doc.text.strip():
+            report.failures.append(FileFailure(str(path), "no text left after cleaning; nothing to index"))
+            failures += 1
+            continue
+        other = seen_ids.get(doc.doc_id)
+        if other is not None and other != doc.key:
+            report.failures.append(FileFailure(
+                str(path), f"document id {doc.doc_id!r} is already used by {other}; give records unique ids"))
+            failures += 1
+            continue
+        seen_ids[doc.doc_id] = doc.key
+        docs.append((doc, content_hash(doc)))
+
+    if not docs and failures:
+        return  # a wholly unreadable file keeps whatever the index already had from it
+    hashes = store.doc_hashes(d.key for d, _ in docs)
+    for doc, h in docs:
+        if hashes.get(doc.key) == h:
+            report.unchanged += 1
+            continue
+        chunks = chunk_document(doc, embedder.count_tokens, settings.chunk_tokens, settings.chunk_overlap_tokens)
+        pending.items.append((doc, h, chunks))
+        pending.n_chunks += len(chunks)
+        if doc.key in hashes:
+            report.updated += 1
+        else:
+            report.added += 1
+    if not failures:
+        gone = known - {d.key for d, _ in docs}
+        if gone:
+            ids = [r[0] for r in store.db.execute(
+                f"SELECT doc_id FROM docs WHERE key IN ({','.join('?' * len(gone))})", sorted(gone))]
+            report.removed += store.remove_docs(ids)
+        pending.files.append((key_path, st.st_size, st.st_mtime_ns, sha))
+
+
+def _flush(store: Store, embedder, pending: _Pending, report: IngestReport) -> None:
+    if pending.items:
+        chunks = [c for _, _, cs in pending.items for c in cs]
+        vectors = embedder.embed_documents([embed_text(c) for c in chunks]) if chunks else np.zeros((0, 1))
+        store.write_docs(pending.items, vectors)
+        report.chunks += len(chunks)
+    for f in pending.files:
+        store.set_file_state(*f)
+    pending.items, pending.files, pending.n_chunks = [], [], 0
+
+
+def _bar(total: int, show: bool | None):
+    if show is None:
+        show = sys.stderr.isatty() and total > 1
+    if not show:
+        return None
+    from tqdm import tqdm
+
+    return tqdm(total=total, unit="file", desc="ingest", file=sys.stderr)
