@@ -237,6 +237,19 @@ class Store:
             out.update(r[0] for r in self.db.execute(q, part))
         return out
 
+    def reindex_lexical(self, analyzer: str) -> None:
+        """Rebuild only the lexical side with another analyzer (evals compare them on one index
+        without re-embedding)."""
+        if self.manifest().get("lexical_analyzer") == analyzer:
+            return
+        rows = self.db.execute(
+            'SELECT c.rowid, d.title, c.section, c.text FROM chunks c JOIN docs d ON d.doc_id = c.doc_id').fetchall()
+        with self._tx() as c:
+            c.execute("DELETE FROM chunks_fts")
+            c.executemany("INSERT INTO chunks_fts (rowid, terms) VALUES (?, ?)",
+                          ((r[0], lexical_terms(f"{r[1]}\n{r[2]}\n{r[3]}", analyzer)) for r in rows))
+            c.execute("INSERT OR REPLACE INTO meta VALUES ('lexical_analyzer', ?)", (analyzer,))
+
     # -- reading ---------------------------------------------------------------------------
     def dense_search(self, vector: np.ndarray, k: int, filters: Filters = Filters()) -> list[DenseHit]:
         n = self._collection.count()

@@ -1,0 +1,98 @@
+"""Gold QA files (JSONL) read as our own dataclasses, one line at a time.
+
+Streaming keeps memory flat on large sets; a malformed line stops the load with an error that
+names the file and line, because a silently skipped gold question would bias every metric.
+"""
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TypeVar
+
+from rag.errors import BadDocumentError
+
+T = TypeVar("T")
+
+
+@dataclass(frozen=True)
+class GoldQuestion:
+    id: str
+    question: str
+    answers: tuple[str, ...]  # empty: the archive cannot answer it, a refusal is expected
+    context_id: str | None = None
+
+    @property
+    def expects_refusal(self) -> bool:
+        return not self.answers
+
+
+@dataclass(frozen=True)
+class GoldContext:
+    context_id: str
+    title: str
+    text: str
+
+
+def load_questions(path: str | Path) -> Iterator[GoldQuestion]:
+    """Yield the questions of a gold file; raises BadDocumentError(path, reason, line)."""
+    return _load(path, _question)
+
+
+def load_contexts(path: str | Path) -> Iterator[GoldContext]:
+    """Yield the contexts of a gold file; raises BadDocumentError(path, reason, line)."""
+    return _load(path, _context)
+
+
+def _load(path: str | Path, parse: Callable[[dict], T]) -> Iterator[T]:
+    with open(path, "rb") as f:
+        for lineno, raw in enumerate(f, start=1):
+            try:
+                line = raw.decode("utf-8")
+                if not line.strip():
+                    continue
+                record = json.loads(line)
+                if not isinstance(record, dict):
+                    raise ValueError("expected a JSON object")
+                yield parse(record)
+            except UnicodeDecodeError:
+                raise BadDocumentError(str(path), "not valid UTF-8", lineno) from None
+            except json.JSONDecodeError as e:
+                raise BadDocumentError(str(path), f"invalid JSON ({e.msg})", lineno) from None
+            except ValueError as e:
+                raise BadDocumentError(str(path), str(e), lineno) from None
+
+
+def _question(r: dict) -> GoldQuestion:
+    answers = r.get("answers")
+    if not isinstance(answers, list) or not all(isinstance(a, str) for a in answers):
+        raise ValueError('"answers" must be a list of strings ([] when a refusal is expected)')
+    context_id = r.get("context_id")
+    if context_id is not None and not isinstance(context_id, str):
+        raise ValueError('"context_id" must be a string or null')
+    return GoldQuestion(
+        id=_id(r, "id"), question=_text(r, "question"),
+        answers=tuple(answers), context_id=context_id or None,
+    )
+
+
+def _context(r: dict) -> GoldContext:
+    title = r.get("title", "")
+    if not isinstance(title, str):
+        raise ValueError('"title" must be a string')
+    return GoldContext(context_id=_id(r, "context_id"), title=title, text=_text(r, "text"))
+
+
+def _id(r: dict, key: str) -> str:
+    value = r.get(key)
+    if isinstance(value, bool) or not isinstance(value, (str, int)) or str(value) == "":
+        raise ValueError(f'missing or empty "{key}"')
+    return str(value)
+
+
+def _text(r: dict, key: str) -> str:
+    value = r.get(key)
+    if not isinstance(value, str) or not value.strip():
+        raise ValueError(f'missing or empty "{key}"')
+    return value

@@ -1,0 +1,255 @@
+"""Human ratings of answers and chat feedback, kept in one SQLite file.
+
+Every call opens and closes its own connection: the Gradio app calls from several threads and a
+sqlite3 connection must not cross threads. Tables are created on demand, so a fresh data dir
+needs no setup. A rater's latest rating of an item replaces the earlier one, so agreement sees
+one score per rater per item.
+"""
+from __future__ import annotations
+
+import csv
+import json
+import math
+import sqlite3
+from collections.abc import Iterator
+from contextlib import closing, contextmanager
+from dataclasses import asdict, dataclass, field, fields
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import IO
+
+import numpy as np
+
+CRITERIA = ("correct", "faithful", "citations_accurate", "complete")
+SCALE = (1, 2, 3, 4, 5)
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS ratings (
+    id INTEGER PRIMARY KEY,
+    rater TEXT NOT NULL,
+    item_id TEXT NOT NULL,
+    question TEXT NOT NULL,
+    answer TEXT NOT NULL,
+    correct INTEGER NOT NULL,
+    faithful INTEGER NOT NULL,
+    citations_accurate INTEGER NOT NULL,
+    complete INTEGER NOT NULL,
+    comment TEXT NOT NULL DEFAULT '',
+    timestamp TEXT NOT NULL,
+    UNIQUE (rater, item_id)
+);
+CREATE TABLE IF NOT EXISTS feedback (
+    id INTEGER PRIMARY KEY,
+    thumbs INTEGER NOT NULL,
+    question TEXT NOT NULL,
+    answer TEXT NOT NULL,
+    comment TEXT NOT NULL DEFAULT '',
+    citations TEXT NOT NULL DEFAULT '[]',
+    mode TEXT NOT NULL DEFAULT '',
+    settings TEXT NOT NULL DEFAULT '{}',
+    timestamp TEXT NOT NULL
+);
+"""
+
+
+def now() -> str:
+    return datetime.now(timezone.utc).isoformat(timespec="seconds")
+
+
+def run_item_id(run_id: str, question_id: str) -> str:
+    """Item id of an answer from an eval run."""
+    return f"run:{run_id}/{question_id}"
+
+
+def feedback_item_id(feedback_id: int) -> str:
+    """Item id of an answer that came in through chat feedback."""
+    return f"feedback:{feedback_id}"
+
+
+@dataclass(frozen=True)
+class Rating:
+    rater: str
+    item_id: str
+    question: str
+    answer: str
+    correct: int
+    faithful: int
+    citations_accurate: int
+    complete: int
+    comment: str = ""
+    timestamp: str = ""  # ISO 8601 UTC; filled in when stored if empty
+    id: int | None = None
+
+    def __post_init__(self):
+        if not self.rater.strip():
+            raise ValueError("a rating needs a rater name")
+        if not self.item_id.strip():
+            raise ValueError("a rating needs an item id")
+        for name in CRITERIA:
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, int) or value not in SCALE:
+                raise ValueError(f"{name} must be an integer from 1 to 5, got {value!r}")
+
+
+@dataclass(frozen=True)
+class Feedback:
+    thumbs: int  # +1 up, -1 down
+    question: str
+    answer: str
+    comment: str = ""
+    citations: list = field(default_factory=list)  # JSON-serializable, as the UI showed them
+    mode: str = ""  # "extractive" | "llm"
+    settings: dict = field(default_factory=dict)  # JSON-serializable retrieval/answer settings
+    timestamp: str = ""
+    id: int | None = None
+
+    def __post_init__(self):
+        if isinstance(self.thumbs, bool) or self.thumbs not in (1, -1):
+            raise ValueError(f"thumbs must be +1 or -1, got {self.thumbs!r}")
+
+
+class RatingStore:
+    def __init__(self, path: str | Path):
+        self.path = Path(path)
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        with self._connect():
+            pass
+
+    @contextmanager
+    def _connect(self) -> Iterator[sqlite3.Connection]:
+        with closing(sqlite3.connect(self.path, timeout=30)) as con:
+            con.row_factory = sqlite3.Row
+            con.executescript(_SCHEMA)
+            with con:  # commits, or rolls back on error
+                yield con
+
+    def add(self, rating: Rating) -> int:
+        """Store a rating (replacing this rater's earlier one of the item); returns its row id."""
+        row = asdict(rating)
+        row.pop("id")
+        row["timestamp"] = rating.timestamp or now()
+        cols = ", ".join(row)
+        marks = ", ".join(f":{c}" for c in row)
+        with self._connect() as con:
+            cur = con.execute(f"INSERT OR REPLACE INTO ratings ({cols}) VALUES ({marks})", row)
+            return cur.lastrowid
+
+    def list(self, item_id: str | None = None, rater: str | None = None) -> list[Rating]:
+        """Ratings, oldest first, optionally for one item and/or one rater."""
+        where, args = [], []
+        if item_id is not None:
+            where.append("item_id = ?")
+            args.append(item_id)
+        if rater is not None:
+            where.append("rater = ?")
+            args.append(rater)
+        sql = "SELECT * FROM ratings" + (f" WHERE {' AND '.join(where)}" if where else "")
+        with self._connect() as con:
+            rows = con.execute(sql + " ORDER BY timestamp, id", args).fetchall()
+        return [Rating(**dict(r)) for r in rows]
+
+    def export_csv(self, path_or_file: str | Path | IO[str]) -> int:
+        """Write all ratings as CSV; returns the row count.
+
+        A path is written as UTF-8 with a BOM so spreadsheet programs show Arabic correctly.
+        """
+        names = [f.name for f in fields(Rating)]
+        names = ["id"] + [n for n in names if n != "id"]
+        ratings = self.list()
+        if isinstance(path_or_file, (str, Path)):
+            with open(path_or_file, "w", encoding="utf-8-sig", newline="") as f:
+                _write_csv(f, names, ratings)
+        else:
+            _write_csv(path_or_file, names, ratings)
+        return len(ratings)
+
+    def agreement(self, criterion: str) -> dict:
+        """Inter-rater agreement on one criterion over items rated by two or more raters.
+
+        alpha: Krippendorff's alpha, ordinal. weighted_kappa: Cohen's kappa with quadratic
+        weights, only when exactly two raters rated the shared items. None when not computable
+        (no item rated twice, or no variation at all in the scores).
+        """
+        if criterion not in CRITERIA:
+            raise ValueError(f"criterion must be one of {', '.join(CRITERIA)}, got {criterion!r}")
+        scores: dict[str, dict[str, int]] = {}  # item -> rater -> score
+        for r in self.list():
+            scores.setdefault(r.item_id, {})[r.rater] = getattr(r, criterion)
+        shared = {item: by for item, by in scores.items() if len(by) >= 2}
+        raters = sorted({name for by in shared.values() for name in by})
+        result = {"criterion": criterion, "n_items": len(shared), "n_raters": len(raters),
+                  "alpha": None, "weighted_kappa": None}
+        if not shared:
+            return result
+        matrix = [[by.get(name, np.nan) for by in shared.values()] for name in raters]
+        result["alpha"] = _alpha(matrix)
+        if len(raters) == 2:
+            result["weighted_kappa"] = weighted_kappa(*matrix)
+        return result
+
+    def add_feedback(self, feedback: Feedback) -> int:
+        """Store a thumbs up/down from the chat; returns its id (see feedback_item_id)."""
+        row = asdict(feedback)
+        row.pop("id")
+        row["timestamp"] = feedback.timestamp or now()
+        row["citations"] = json.dumps(feedback.citations, ensure_ascii=False)
+        row["settings"] = json.dumps(feedback.settings, ensure_ascii=False)
+        cols = ", ".join(row)
+        marks = ", ".join(f":{c}" for c in row)
+        with self._connect() as con:
+            return con.execute(f"INSERT INTO feedback ({cols}) VALUES ({marks})", row).lastrowid
+
+    def list_feedback(self) -> list[Feedback]:
+        """All chat feedback, oldest first."""
+        with self._connect() as con:
+            rows = con.execute("SELECT * FROM feedback ORDER BY timestamp, id").fetchall()
+        out = []
+        for r in rows:
+            d = dict(r)
+            d["citations"] = json.loads(d["citations"])
+            d["settings"] = json.loads(d["settings"])
+            out.append(Feedback(**d))
+        return out
+
+
+def _write_csv(f: IO[str], names: list[str], ratings: list[Rating]) -> None:
+    writer = csv.DictWriter(f, fieldnames=names)
+    writer.writeheader()
+    for r in ratings:
+        writer.writerow(asdict(r))
+
+
+def _alpha(matrix: list[list[float]]) -> float | None:
+    import krippendorff  # test/eval-only dependency, kept out of import time
+
+    values = {v for row in matrix for v in row if not (isinstance(v, float) and math.isnan(v))}
+    if len(values) < 2:  # no variation: expected disagreement is 0 and alpha undefined
+        return None
+    a = krippendorff.alpha(reliability_data=np.array(matrix, dtype=float),
+                           level_of_measurement="ordinal", value_domain=list(SCALE))
+    return round(float(a), 4) if math.isfinite(a) else None
+
+
+def weighted_kappa(a: list[int], b: list[int], categories=SCALE) -> float | None:
+    """Cohen's kappa with quadratic weights between two raters' paired scores.
+
+    Quadratic weights, because on a 1-5 scale a 1-vs-5 disagreement is worse than 4-vs-5.
+    None when undefined (no pairs, or both raters used a single identical category).
+    """
+    if len(a) != len(b):
+        raise ValueError("weighted_kappa needs paired scores")
+    n, k = len(a), len(categories)
+    if n == 0:
+        return None
+    index = {c: i for i, c in enumerate(categories)}
+    observed = np.zeros((k, k))
+    for x, y in zip(a, b):
+        observed[index[x], index[y]] += 1
+    observed /= n
+    expected = np.outer(observed.sum(axis=1), observed.sum(axis=0))
+    i, j = np.indices((k, k))
+    weights = (i - j) ** 2 / (k - 1) ** 2
+    denom = float((weights * expected).sum())
+    if denom == 0:
+        return None
+    return round(1 - float((weights * observed).sum()) / denom, 4)

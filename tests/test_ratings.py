@@ -1,0 +1,160 @@
+"""The ratings store: validation, round trips, CSV export and inter-rater agreement."""
+from __future__ import annotations
+
+import csv
+import io
+import threading
+
+import pytest
+
+from evals.ratings import (
+    Feedback, Rating, RatingStore, feedback_item_id, run_item_id, weighted_kappa,
+)
+
+
+def _rating(rater="ليلى", item="run:r1/q1", correct=4, **kw):
+    scores = {"faithful": 5, "citations_accurate": 3, "complete": 2, **kw}
+    return Rating(rater=rater, item_id=item, question="من هو؟", answer="هو <b>أحمد</b>",
+                  correct=correct, **scores)
+
+
+@pytest.fixture
+def store(tmp_path):
+    return RatingStore(tmp_path / "data" / "ratings.sqlite")
+
+
+@pytest.mark.parametrize("bad", [0, 6, 3.0, "3", True, None])
+def test_rating_scores_are_validated(bad):
+    with pytest.raises(ValueError, match="correct must be an integer from 1 to 5"):
+        _rating(correct=bad)
+    with pytest.raises(ValueError, match="complete"):
+        _rating(complete=bad)
+
+
+def test_rating_needs_rater_and_item():
+    with pytest.raises(ValueError, match="rater"):
+        _rating(rater=" ")
+    with pytest.raises(ValueError, match="item id"):
+        _rating(item="")
+
+
+def test_item_ids():
+    assert run_item_id("2024-01-01T10", "q7") == "run:2024-01-01T10/q7"
+    assert feedback_item_id(3) == "feedback:3"
+
+
+def test_add_and_list_with_filters(store):
+    store.add(_rating("a", "i1"))
+    store.add(_rating("b", "i1", correct=2))
+    store.add(_rating("a", "i2", comment="جيد"))
+    assert len(store.list()) == 3
+    assert {r.rater for r in store.list(item_id="i1")} == {"a", "b"}
+    assert [r.item_id for r in store.list(rater="a")] == ["i1", "i2"]
+    [got] = store.list(item_id="i2", rater="a")
+    assert got.comment == "جيد" and got.answer == "هو <b>أحمد</b>" and got.timestamp
+    assert got.id is not None
+
+
+def test_rerating_replaces_the_earlier_rating(store):
+    store.add(_rating("a", "i1", correct=1))
+    store.add(_rating("a", "i1", correct=5))
+    [got] = store.list()
+    assert got.correct == 5
+
+
+def test_tables_created_in_a_fresh_file(tmp_path):
+    path = tmp_path / "new" / "ratings.sqlite"
+    assert RatingStore(path).list() == [] and RatingStore(path).list_feedback() == []
+
+
+def test_concurrent_adds_from_threads(store):
+    threads = [threading.Thread(target=store.add, args=(_rating(f"r{i}", "i1"),))
+               for i in range(8)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert len(store.list(item_id="i1")) == 8
+
+
+def test_export_csv_reads_back(store, tmp_path):
+    store.add(_rating("a", "i1", comment='قال "نعم", ثم\nسكت'))
+    store.add(_rating("b", "i1", correct=2))
+    path = tmp_path / "ratings.csv"
+    assert store.export_csv(path) == 2
+    with open(path, encoding="utf-8-sig", newline="") as f:
+        rows = list(csv.DictReader(f))
+    assert list(rows[0])[:3] == ["id", "rater", "item_id"]
+    assert rows[0]["comment"] == 'قال "نعم", ثم\nسكت' and rows[0]["question"] == "من هو؟"
+    assert [int(r["correct"]) for r in rows] == [4, 2]
+    buf = io.StringIO()
+    store.export_csv(buf)
+    assert list(csv.DictReader(io.StringIO(buf.getvalue()))) == rows
+
+
+def _rate_all(store, criterion_scores: dict[str, list[int]]):
+    for rater, scores in criterion_scores.items():
+        for n, score in enumerate(scores):
+            if score is not None:
+                store.add(_rating(rater, f"item{n}", correct=score))
+
+
+def test_agreement_perfect(store):
+    _rate_all(store, {"a": [5, 2, 3, 1], "b": [5, 2, 3, 1]})
+    got = store.agreement("correct")
+    assert got == {"criterion": "correct", "n_items": 4, "n_raters": 2,
+                   "alpha": 1.0, "weighted_kappa": 1.0}
+
+
+def test_agreement_known_disagreement(store):
+    # Two items, scores swapped. Ordinal alpha by hand: n1 = n3 = 2, delta(1,3) = (4 - 2)^2 = 4;
+    # D_o = (2*4 + 2*4) / 4 = 4; D_e = (2*2*4 + 2*2*4) / (4*3) = 8/3; alpha = 1 - 4/(8/3) = -0.5.
+    # Quadratic kappa: observed sum w*O = 0.25 (w = 4/16 on both cells), expected = 0.125 -> -1.
+    _rate_all(store, {"a": [1, 3], "b": [3, 1]})
+    got = store.agreement("correct")
+    assert got["alpha"] == -0.5 and got["weighted_kappa"] == -1.0 and got["n_items"] == 2
+
+
+def test_agreement_three_raters_has_no_kappa(store):
+    # item2 is rated once only and left out; three raters overlap on the others
+    _rate_all(store, {"a": [5, 1, 4], "b": [5, 1, None], "c": [5, 2, None]})
+    got = store.agreement("correct")
+    assert got["n_items"] == 2 and got["n_raters"] == 3
+    assert got["weighted_kappa"] is None and 0 < got["alpha"] < 1
+
+
+def test_agreement_not_computable(store):
+    assert store.agreement("faithful")["alpha"] is None
+    _rate_all(store, {"a": [4, None], "b": [None, 4]})  # no item rated twice
+    got = store.agreement("correct")
+    assert got["n_items"] == 0 and got["alpha"] is None and got["weighted_kappa"] is None
+    _rate_all(store, {"c": [4, 4], "d": [4, 4]})  # no variation: alpha undefined
+    assert store.agreement("correct")["alpha"] is None
+    with pytest.raises(ValueError, match="criterion must be one of"):
+        store.agreement("style")
+
+
+def test_weighted_kappa_matches_hand_value():
+    # a = [1, 2], b = [2, 2]: observed w*O = 0.5 * 1/16; expected: b is always 2, so
+    # E = 0.5 at (1,2) and (2,2) -> w*E = 0.5 * 1/16; kappa = 1 - 1 = 0
+    assert weighted_kappa([1, 2], [2, 2]) == 0.0
+    assert weighted_kappa([], []) is None
+    assert weighted_kappa([3, 3], [3, 3]) is None
+    with pytest.raises(ValueError):
+        weighted_kappa([1], [1, 2])
+
+
+def test_feedback_round_trip_and_validation(store):
+    citations = [{"n": 1, "doc_id": "d1", "title": "عنوان"}]
+    fid = store.add_feedback(Feedback(thumbs=-1, question="متى؟", answer="عام 1958 [1]",
+                                      comment="ناقص", citations=citations, mode="extractive",
+                                      settings={"k": 5, "hybrid": True}))
+    store.add_feedback(Feedback(thumbs=1, question="q", answer="a"))
+    first, second = store.list_feedback()
+    assert first.id == fid and first.thumbs == -1 and first.citations == citations
+    assert first.settings == {"k": 5, "hybrid": True} and first.comment == "ناقص"
+    assert first.mode == "extractive" and first.timestamp
+    assert second.thumbs == 1 and second.citations == [] and second.settings == {}
+    for bad in (0, 2, True):
+        with pytest.raises(ValueError, match="thumbs"):
+            Feedback(thumbs=bad, question="q", answer="a")
