@@ -1,0 +1,120 @@
+"""Ingest benchmark (not a test): our pipeline against a naive LangChain pipeline with the same
+model, measured in the same run, reported as ratios.
+
+  python bench/ingest_bench.py [--articles 500] [--skip-memory]
+
+1. throughput on N articles of ../shared/data/news/ant5000: articles/s and characters/s of
+   `run_ingest` vs RecursiveCharacterTextSplitter(1000, 100) + HuggingFaceEmbeddings +
+   Chroma.from_documents (target: >= 1.5x);
+2. re-ingest of the unchanged folder vs the first ingest (target: >= 50x faster);
+3. peak memory while ingesting the 31k-article JSONL with a fake embedder (target: < 3 GB).
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import resource
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+SHARED = ROOT.parent / "shared" / "data" / "news"
+
+
+def _articles(n: int, dst: Path) -> list[Path]:
+    src = sorted((SHARED / "ant5000" / "articles").glob("*.txt"))[:n]
+    dst.mkdir(parents=True)
+    for p in src:  # copied to a temp folder, never into the repo
+        shutil.copy(p, dst / p.name)
+    return sorted(dst.glob("*.txt"))
+
+
+def naive_langchain(files: list[Path], model_path: str, persist: Path) -> float:
+    from langchain_chroma import Chroma
+    from langchain_core.documents import Document
+    from langchain_huggingface import HuggingFaceEmbeddings
+    from langchain_text_splitters import RecursiveCharacterTextSplitter
+
+    t0 = time.perf_counter()
+    docs = [Document(page_content=p.read_text(encoding="utf-8"), metadata={"path": str(p)}) for p in files]
+    chunks = RecursiveCharacterTextSplitter(chunk_size=1000, chunk_overlap=100).split_documents(docs)
+    emb = HuggingFaceEmbeddings(model_name=model_path, encode_kwargs={"normalize_embeddings": True})
+    Chroma.from_documents(chunks, emb, persist_directory=str(persist), collection_name="naive")
+    return time.perf_counter() - t0
+
+
+def ours(files_dir: Path, data_dir: Path) -> tuple[float, dict]:
+    from ingest.pipeline import run_ingest
+    from rag.config import load_settings
+
+    settings = load_settings(data_dir=data_dir)
+    t0 = time.perf_counter()
+    report = run_ingest(settings, [files_dir], show_progress=False)
+    return time.perf_counter() - t0, report.as_dict()
+
+
+MEMORY_CHILD = """
+import resource, sys, time
+sys.path.insert(0, {root!r})
+from ingest.pipeline import run_ingest
+from rag.config import load_settings
+from tests.fakes import FakeEmbedder
+s = load_settings(data_dir={data!r})
+t0 = time.perf_counter()
+r = run_ingest(s, [{src!r}], embedder=FakeEmbedder(), show_progress=False)
+print(r.added, r.chunks, round(time.perf_counter() - t0, 1), resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)
+"""
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--articles", type=int, default=500)
+    ap.add_argument("--skip-memory", action="store_true")
+    args = ap.parse_args()
+    if not (SHARED / "ant5000").is_dir():
+        print(f"skipped: {SHARED / 'ant5000'} is absent (the benchmark reads the shared news sample)")
+        return 0
+    from rag.config import load_settings
+    from rag.model_prep import resolve_model
+
+    model_path = str(resolve_model(load_settings()))
+    tmp = Path(tempfile.mkdtemp(prefix="ragbench-"))
+    files = _articles(args.articles, tmp / "articles")
+    chars = sum(len(p.read_text(encoding="utf-8")) for p in files)
+    print(f"{len(files)} articles, {chars:,} characters, model {model_path}")
+
+    t_naive = naive_langchain(files, model_path, tmp / "naive")
+    print(f"naive LangChain: {t_naive:.1f} s  {len(files) / t_naive:.2f} articles/s  {chars / t_naive:,.0f} chars/s")
+    t_ours, rep = ours(tmp / "articles", tmp / "ours")
+    print(f"rag ingest:      {t_ours:.1f} s  {len(files) / t_ours:.2f} articles/s  {chars / t_ours:,.0f} chars/s "
+          f"({rep['chunks']} chunks)")
+    t_again, rep2 = ours(tmp / "articles", tmp / "ours")
+    print(f"re-ingest unchanged: {t_again:.2f} s, {rep2['chunks']} chunks embedded")
+    result = {"articles": len(files), "chars": chars, "naive_s": t_naive, "ours_s": t_ours, "reingest_s": t_again,
+              "throughput_ratio": t_naive / t_ours, "reingest_speedup": t_ours / t_again}
+    print(f"throughput ratio (ours / naive): {result['throughput_ratio']:.2f}x  (target >= 1.5x)")
+    print(f"re-ingest speed-up: {result['reingest_speedup']:.0f}x  (target >= 50x)")
+
+    big = SHARED / "ant_multisource_all.jsonl.gz"
+    if not args.skip_memory and big.is_file():
+        out = subprocess.run([sys.executable, "-c", MEMORY_CHILD.format(root=str(ROOT), data=str(tmp / "mem"),
+                                                                          src=str(big))],
+                             capture_output=True, text=True, check=True).stdout.split()
+        rss_gb = int(out[3]) / 1024 / 1024
+        result.update(mem_articles=int(out[0]), mem_chunks=int(out[1]), mem_seconds=float(out[2]), peak_rss_gb=rss_gb)
+        print(f"31k JSONL with a fake embedder: {out[0]} articles, {out[1]} chunks in {out[2]} s, "
+              f"peak RSS {rss_gb:.2f} GB (target < 3 GB)")
+    out_dir = ROOT / "bench" / "results"
+    out_dir.mkdir(exist_ok=True)
+    (out_dir / "ingest.json").write_text(json.dumps(result, indent=1))
+    shutil.rmtree(tmp, ignore_errors=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
