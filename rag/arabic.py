@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 import unicodedata
 
-NORMALIZER_VERSION = "ar-1"
+NORMALIZER_VERSION = "ar-2"
 
 _DIACRITICS = re.compile(r"[\u0610-\u061A\u064B-\u065F\u0670\u06D6-\u06ED\u0640]")
 _ALEF = re.compile(r"[\u0622\u0623\u0625\u0671\u0672\u0673]")
@@ -32,7 +32,9 @@ STOPWORDS = frozenset(
 )
 
 _PREFIXES = ("وال", "بال", "كال", "فال", "لل", "ال", "و")
-_SUFFIXES = ("ها", "ان", "ات", "ون", "ين", "يه", "ية", "ه", "ة", "ي")
+_PRONOUNS = ("تهما", "تهم", "تهن", "تها", "ته", "هما", "كما", "هم", "هن", "كم", "نا")
+# Final ا first: accusative tanween (مستفيدًا) and سوريا/سورية then meet.
+_SUFFIXES = ("ا", "ها", "ان", "ات", "ون", "ين", "يه", "ية", "ه", "ة", "ي")
 
 
 def normalize(text: str) -> str:
@@ -57,6 +59,10 @@ def stem(token: str) -> str:
     for p in _PREFIXES:
         if token.startswith(p) and len(token) - len(p) >= 2:
             token = token[len(p):]
+            break
+    for p in _PRONOUNS:  # attached pronoun; a ta marbuta before it is written ت: دورته -> دور
+        if token.endswith(p) and len(token) - len(p) >= 3:
+            token = token[: -len(p)]
             break
     for s in _SUFFIXES:
         if token.endswith(s) and len(token) - len(s) >= 2:

@@ -24,6 +24,8 @@ from rag.config import Settings
 from rag.errors import IndexMismatchError, StoreUnavailableError
 from rag.types import Chunk, DocInfo, Filters, SourceDoc
 
+_LEXICAL_KEYS = {"normalizer_version", "lexical_analyzer"}
+
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS files (path TEXT PRIMARY KEY, size INTEGER, mtime_ns INTEGER, sha256 TEXT);
@@ -143,9 +145,12 @@ class Store:
                     c.executemany("INSERT OR REPLACE INTO meta VALUES (?, ?)", expected.items())
             return
         keys = expected.keys() if writing else [k for k in expected if not k.startswith("chunk")]
-        keys = [k for k in keys if expected[k] != ""]
-        diff = [f"{k}: index has {have.get(k)!r}, settings ask for {expected[k]!r}"
-                for k in keys if k in expected and have.get(k) != expected[k]]
+        changed = [k for k in keys if expected[k] != "" and have.get(k) != expected[k]]
+        if changed and set(changed) <= _LEXICAL_KEYS:
+            # Only the lexical analysis changed: re-analyze the stored chunk texts, keep the vectors.
+            self.reindex_lexical(expected["lexical_analyzer"], force=True)
+            return
+        diff = [f"{k}: index has {have.get(k)!r}, settings ask for {expected[k]!r}" for k in changed]
         if diff:
             raise IndexMismatchError(
                 f"the index in {self.dir} was built differently ({'; '.join(diff)}). "
@@ -237,10 +242,10 @@ class Store:
             out.update(r[0] for r in self.db.execute(q, part))
         return out
 
-    def reindex_lexical(self, analyzer: str) -> None:
-        """Rebuild only the lexical side with another analyzer (evals compare them on one index
-        without re-embedding)."""
-        if self.manifest().get("lexical_analyzer") == analyzer:
+    def reindex_lexical(self, analyzer: str, force: bool = False) -> None:
+        """Rebuild only the lexical side with another analyzer or normalizer version (evals
+        compare analyzers on one index; a normalizer upgrade needs no re-embedding)."""
+        if not force and self.manifest().get("lexical_analyzer") == analyzer:
             return
         rows = self.db.execute(
             'SELECT c.rowid, d.title, c.section, c.text FROM chunks c JOIN docs d ON d.doc_id = c.doc_id').fetchall()
@@ -249,6 +254,7 @@ class Store:
             c.executemany("INSERT INTO chunks_fts (rowid, terms) VALUES (?, ?)",
                           ((r[0], lexical_terms(f"{r[1]}\n{r[2]}\n{r[3]}", analyzer)) for r in rows))
             c.execute("INSERT OR REPLACE INTO meta VALUES ('lexical_analyzer', ?)", (analyzer,))
+            c.execute("INSERT OR REPLACE INTO meta VALUES ('normalizer_version', ?)", (NORMALIZER_VERSION,))
 
     # -- reading ---------------------------------------------------------------------------
     def dense_search(self, vector: np.ndarray, k: int, filters: Filters = Filters()) -> list[DenseHit]:

@@ -179,3 +179,15 @@ def test_sigkill_midway_then_rerun_equals_clean_run(tmp_path):
     killed_ids = Store(s_killed, FakeEmbedder()).all_chunk_ids()
     clean_ids = Store(s_clean, FakeEmbedder()).all_chunk_ids()
     assert killed_ids[0] == killed_ids[1] == clean_ids[0] == clean_ids[1]
+
+
+def test_normalizer_upgrade_reanalyzes_lexical_without_reembedding(settings, tmp_path):
+    arch = make_archive(tmp_path / "arch", 2)
+    ingest(settings, [arch])
+    store = Store(settings, FakeEmbedder())
+    store.db.execute("UPDATE meta SET value='ar-0' WHERE key='normalizer_version'")
+    store.db.execute("DELETE FROM chunks_fts")
+    emb = FakeEmbedder()
+    r = ingest(settings, [arch], emb)
+    assert emb.calls == 0 and r.unchanged == 2
+    assert Store(settings, emb).lexical_search("تمويل", 5)
