@@ -1,0 +1,109 @@
+"""ui.render is pure: escaping, direction per script, refusal style, marker links, highlights."""
+import re
+
+from rag.types import Answer, Chunk, Citation, DocInfo, Hit
+from ui import render
+
+XSS_TITLE = "<script>window.__xss=1</script>"
+XSS_TEXT = 'نص <img src=x onerror="window.__xss=1"> ثم ${alert(1)} و{{x}}'
+
+
+def cite(n=1, text="الجملة الأولى. الجملة الثانية المهمة. الجملة الثالثة.", quote="الجملة الثانية المهمة.",
+         title="عنوان المقال", author="كاتب", source="مصدر", date="2019-03-03T10:15:00"):
+    return Citation(n=n, chunk_id=f"c{n}", doc_id=f"d{n}", title=title, date=date, author=author,
+                    source=source, text=text, score=0.5, quote=quote)
+
+
+def answer(text="الجواب هنا [1] وهناك [2].", citations=None, refused=False, nearest=(), mode="extractive",
+           question="ما الجواب؟"):
+    return Answer(question=question, text=text, mode=mode, refused=refused,
+                  citations=tuple(citations if citations is not None else [cite(1), cite(2)]), nearest=nearest)
+
+
+def test_archive_markup_is_escaped_everywhere():
+    a = answer(text=f"{XSS_TITLE} قال [1]", citations=[cite(1, text=XSS_TEXT, quote="", title=XSS_TITLE,
+                                                             author="<b>x</b>", source='"><svg onload=1>')])
+    out = render.render_answer(a, "t1")
+    assert "<script" not in out and "<img" not in out and "<svg" not in out and "<b>" not in out
+    assert "&lt;script&gt;" in out and "&lt;img src=x onerror=&quot;window.__xss=1&quot;&gt;" in out
+    assert "${" not in out and "{{" not in out  # template syntax neutralised too
+    docs = render.render_documents([DocInfo("d1", "k", "/p", XSS_TITLE, "2019", "<i>a</i>", "s", 3, "h", "t")])
+    assert "<script" not in docs and "&lt;script&gt;" in docs and "<i>" not in docs
+
+
+def test_no_raw_newlines_so_markdown_cannot_reinterpret_the_html():
+    a = answer(text="سطر أول [1]\n\nسطر ثان", citations=[cite(1, text="فقرة\n\n# عنوان\n* بند")])
+    out = render.render_answer(a, "t")
+    assert "\n" not in out and "<br><br>" in out
+
+
+def test_direction_per_message_and_per_card():
+    ar = render.render_answer(answer(), "a")
+    assert re.search(r'class="rag-msg rag-answer"[^>]*dir="rtl"', ar)
+    en = render.render_answer(answer(text="The answer [1].", question="What?",
+                                     citations=[cite(1, text="An English passage.", title="English title",
+                                                     quote="")]), "e")
+    assert re.search(r'class="rag-msg rag-answer"[^>]*dir="ltr"', en) and 'class="rag-card" id="src-e-1" dir="ltr"' in en
+    assert 'dir="rtl"' in render.render_question("سؤال؟") and 'dir="ltr"' in render.render_question("Question?")
+
+
+def test_markers_link_to_their_cards_and_unknown_markers_stay_text():
+    out = render.render_answer(answer(text="أ [1] ب [2] ج [7]"), "x9")
+    assert '<a class="rag-cite" href="#src-x9-1">[1]</a>' in out
+    assert '<a class="rag-cite" href="#src-x9-2">[2]</a>' in out
+    assert 'id="src-x9-1"' in out and 'id="src-x9-2"' in out
+    assert "[7]" in out and "#src-x9-7" not in out
+
+
+def test_answer_ids_cannot_inject_attributes():
+    out = render.render_answer(answer(), 'x" onclick="alert(1)')
+    assert 'onclick=' not in out and 'id="ans-xonclickalert1"' in out
+
+
+def test_cited_sentence_is_highlighted():
+    out = render.source_card(cite(1), "h")
+    assert "<mark>الجملة الثانية المهمة.</mark>" in out
+    assert out.count("<mark>") == 1
+    # A quote of several sentences not contiguous in the passage still marks each one.
+    c = cite(1, text="أولى هنا. ثانية هنا. ثالثة هنا.", quote="أولى هنا. ثالثة هنا.")
+    assert render.source_card(c, "h").count("<mark>") == 2
+    assert "<mark>&lt;b&gt;</mark>" in render.highlight("a <b> c", "<b>")
+
+
+def test_card_shows_title_date_author_source():
+    out = render.source_card(cite(3), "m")
+    assert "عنوان المقال" in out and "2019-03-03" in out and "T10:15" not in out
+    assert "كاتب" in out and "مصدر" in out and '<span class="rag-n">3</span>' in out
+
+
+def test_refusal_looks_different_and_shows_nearest_passages():
+    ch = Chunk("c1", "d1", "مقطع قريب <script>x</script>", 0, 0, 10, title="أقرب مقال", date="2020-01-01",
+               author="فلان", source="جريدة")
+    out = render.render_answer(answer(text="لا أجد في الأرشيف جوابًا.", citations=[], refused=True,
+                                      nearest=(Hit(ch, 0.1),)), "r")
+    assert "rag-refusal" in out and "rag-answer" not in out
+    assert "أقرب مقال" in out and "rag-near" in out and "&lt;script&gt;" in out and "<script" not in out
+    assert "rag-cite" not in out
+
+
+def test_mode_badge_and_banner_name_the_mode():
+    assert "rag-mode-extractive" in render.render_answer(answer(), "a")
+    assert "rag-mode-llm" in render.render_answer(answer(mode="llm"), "a")
+    assert "rag-mode-llm" in render.mode_banner("llm", "qwen")
+
+
+def test_stats_summary_and_streaming():
+    s = render.render_stats({"documents": 3, "chunks": 0, "embedding_model": "m<x>", "last_ingest": ""})
+    assert ">3<" in s and ">0<" in s and "m&lt;x&gt;" in s
+    summ = render.render_ingest_summary({"added": 2, "skipped": [{"name": "../a.exe", "reason": "bad <x>"}]})
+    assert "أضيفت: 2" in summ and "../a.exe" in summ and "bad &lt;x&gt;" in summ
+    assert 'dir="rtl"' in render.render_streaming("جواب جزئي <b>")
+    assert "&lt;b&gt;" in render.render_streaming("جواب جزئي <b>")
+    assert render.render_documents([]).count("rag-empty") == 1
+
+
+def test_briefing_frame_is_sandboxed_and_escaped():
+    out = render.briefing_frame('<!DOCTYPE html>\n<p dir="rtl">نص <script>x</script> ${a}</p>')
+    assert out.startswith('<iframe class="rag-brief-frame" sandbox="allow-same-origin"')
+    assert "allow-scripts" not in out and "<script" not in out and "${" not in out
+    assert "&lt;p dir=&quot;rtl&quot;&gt;" in out and "<br>" not in out
