@@ -23,6 +23,7 @@ from rag.errors import RagError
 from rag.types import Answer, Filters
 from ui import render
 from ui.auth import make_auth
+from ui.eval_tab import evaluation_tab, ratings_path
 from ui.uploads import ingest_uploads
 
 STATIC = Path(__file__).parent / "static"
@@ -64,7 +65,7 @@ class Services:
             from rag.llm import get_chat_model
 
             assistant = Assistant(settings, retriever.search, llm=get_chat_model(settings))
-        ratings = RatingStore(Path(settings.data_dir) / "ratings.sqlite")
+        ratings = RatingStore(ratings_path(settings))
         return cls(settings, store, embedder, retriever, assistant, ratings)
 
     @property
@@ -151,10 +152,9 @@ def build_app(settings: Settings, *, assistant=None, embedder=None) -> gr.Blocks
                 refresh, search, outs = _archive_tab(svc, facet_pickers)
             with gr.Tab("الموجز", id="briefing"):
                 _briefing_tab(svc)
-            tab = _evaluation_hook()
-            if tab is not None:
-                with gr.Tab("التقييم", id="evaluation"):
-                    tab(settings)
+            with gr.Tab("التقييم", id="evaluation"):
+                evaluation_tab(settings, ratings_path(settings), embedder=svc.embedder,
+                               llm=getattr(svc.assistant, "llm", None))
         _api(svc)
         app.load(refresh, search, outs, api_visibility="private")
     app.rag_services = svc  # for tests and embedding callers
@@ -165,15 +165,6 @@ def _banner(svc: Services) -> str:
     s = svc.settings
     detail = s.llm_model or (Path(s.gguf_path).name if s.gguf_path else "") if svc.mode == "llm" else ""
     return render.mode_banner(svc.mode, detail)
-
-
-def _evaluation_hook():
-    """ui/eval_tab.py is optional (written separately); the app works without it."""
-    try:
-        from ui.eval_tab import evaluation_tab
-    except ImportError:
-        return None
-    return evaluation_tab
 
 
 def _facet_updates(svc: Services):

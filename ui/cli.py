@@ -196,6 +196,19 @@ def cmd_serve(args, settings: Settings) -> int:
     return 0
 
 
+def cmd_hash_password(args, settings: Settings) -> int:
+    """Print a login entry for RAG_AUTH (comma-separated) or rag.toml `auth = [...]`."""
+    import getpass
+
+    from ui.auth import auth_entry
+
+    password = getpass.getpass(f"password for {args.user}: ")
+    if not password or password != getpass.getpass("again: "):
+        raise RagError("passwords are empty or do not match; nothing printed")
+    print(auth_entry(args.user, password))
+    return 0
+
+
 def cmd_status(args, settings: Settings) -> int:
     store, _ = _open(settings)
     stats = store.stats()
@@ -311,6 +324,10 @@ def _parser() -> argparse.ArgumentParser:
         if name == "demo":
             sp.add_argument("--no-serve", action="store_true", help="stop after the sample answer")
         sp.set_defaults(func=cmd_serve if name == "serve" else cmd_demo)
+
+    sp = sub.add_parser("hash-password", help="print a login entry for RAG_AUTH")
+    sp.add_argument("user")
+    sp.set_defaults(func=cmd_hash_password)
 
     sp = sub.add_parser("status", help="index facts")
     sp.add_argument("--json", action="store_true")

@@ -349,10 +349,11 @@ def evaluation_tab(settings: Settings, rating_store_path: str | Path | None = No
             note += f" · {unknown} rated answers skipped (their passages are not in this session)"
         return note, rows
 
+    private = {"api_visibility": "private"}  # UI wiring, not part of the public API
     run_btn.click(on_run, [q_path, q_upload, c_path, c_upload, retrieval, analyzer, k, limit, answers],
-                  [run_state, summary, table, items_state, item])
-    refresh.click(on_refresh, run_state, [items_state, item, agreement])
-    item.change(lambda items, iid: item_markdown(items.get(iid)), [items_state, item], shown)
-    save.click(on_save, [items_state, rater, item, *radios, comment], [status, agreement])
-    export_btn.click(lambda: str(export_ratings(store)), None, export_file)
-    judge_btn.click(on_judge, items_state, [judge_note, judge_table])
+                  [run_state, summary, table, items_state, item], **private)
+    refresh.click(on_refresh, run_state, [items_state, item, agreement], **private)
+    item.change(lambda items, iid: item_markdown(items.get(iid)), [items_state, item], shown, **private)
+    save.click(on_save, [items_state, rater, item, *radios, comment], [status, agreement], **private)
+    export_btn.click(lambda: str(export_ratings(store)), None, export_file, **private)
+    judge_btn.click(on_judge, items_state, [judge_note, judge_table], **private)
