@@ -101,7 +101,7 @@ def test_sources_numbered_in_order_of_first_use(briefing):
 
 def test_structure_scope_and_no_repeated_passages(briefing):
     assert briefing.title == f"إحاطة: {TOPIC}" and briefing.language == "ar"
-    assert 1 <= len(briefing.summary) <= 4 and briefing.sections
+    assert 3 <= len(briefing.summary) <= 5 and briefing.sections
     assert all(sec.heading for sec in briefing.sections)
     body = [s.text for sec in briefing.sections for s in sec.sentences]
     assert len(body) == len(set(body))
@@ -186,3 +186,70 @@ def test_find_dates(text, iso):
 
 def test_find_dates_ignores_plain_numbers():
     assert find_dates("شارك 2000 شخص في المسيرة و300 متطوع") == []
+
+
+# -- relevance, aspect names, timeline and summary ----------------------------------------------
+
+def padded_search(query: str, filters: Filters, k: int) -> list[Hit]:
+    """Like a dense retriever filling its k: every passage comes back, off-topic ones included,
+    with e5-like cosines bunched together (related ones only a few points higher)."""
+    q = set(analyze(query))
+    hits = []
+    for c in CHUNKS:
+        shared = len(q & set(analyze(f"{c.title} {c.text}")))
+        hits.append(Hit(c, float(shared) + 0.01, dense_score=0.84 + 0.01 * min(shared, 3)))
+    return sorted(hits, key=lambda h: (-h.score, h.chunk.id))[:k]
+
+
+def test_off_topic_articles_are_left_out_even_when_retrieved():
+    for b in (build_briefing(TOPIC, padded_search, Settings()),
+              build_briefing(TOPIC, lambda q, f, k: [Hit(h.chunk, h.score) for h in
+                                                      padded_search(q, f, k)], Settings())):
+        cited = {c.doc_id for c in b.sources}
+        assert cited and cited <= ON_TOPIC
+        texts = " ".join(s.text for s in all_sentences(b)) + " ".join(e.text for e in b.timeline)
+        assert "الزيتون" not in texts and "الملعب" not in texts
+
+
+def test_small_relevant_set_gives_a_short_briefing():
+    one = lambda q, f, k: [h for h in padded_search(q, f, k) if h.chunk.doc_id in {"a4", "o1", "o2"}]  # noqa: E731
+    b = build_briefing(TOPIC, one, Settings())
+    assert {c.doc_id for c in b.sources} == {"a4"}
+    assert len({s.text for s in all_sentences(b)}) <= len(TEXT["a4"].split(". "))
+    assert len(b.sections) <= 1
+
+
+def test_aspect_names_are_phrases_not_bare_topic_words(briefing):
+    topic_terms = set(analyze(TOPIC))
+    for sec in briefing.sections:
+        assert len(sec.heading.split()) >= 2, sec.heading
+        assert set(analyze(sec.heading)) - topic_terms, sec.heading
+
+
+def test_aspects_take_section_headings_when_clusters_follow_them():
+    from dataclasses import replace
+
+    from rag.aspects import discover_aspects
+    heads = {"a2": "طرق التهريب عبر الموانئ", "a5": "التشريعات واسترداد القطع"}
+    hits = [Hit(replace(c, section=heads[c.doc_id]), 1.0) for c in CHUNKS if c.doc_id in heads]
+    names = [a.name for a in discover_aspects(TOPIC, hits, 4)]
+    assert sorted(names) == sorted(heads.values())
+
+
+def test_timeline_events_carry_a_date_found_in_their_text(briefing):
+    pub = {d for _, d, *_ in ARTICLES}
+    in_text = [e for e in briefing.timeline if e.date in {d.iso for d in find_dates(e.text)}]
+    assert len(in_text) >= 3
+    fallback = [e for e in briefing.timeline if e not in in_text]
+    assert len(fallback) <= 2 and all(e.date in pub for e in fallback)
+    for e in in_text:  # trimmed to the clause around the date, not the whole sentence
+        assert len(e.text.split()) <= 30
+    assert any("13 أكتوبر 2015" in e.text and e.date == "2015-10-13" for e in briefing.timeline)
+
+
+def test_summary_has_three_to_five_central_sentences_not_repeated_in_sections(briefing):
+    assert 3 <= len(briefing.summary) <= 5
+    summary = {s.text for s in briefing.summary}
+    assert len(summary) == len(briefing.summary)
+    body = [s.text for sec in briefing.sections for s in sec.sentences]
+    assert sum(t in summary for t in body) <= 1
