@@ -131,6 +131,9 @@ def test_filters_restrict_results(settings, tmp_path):
     assert {h.chunk.title for h in r.search("تمويل", Filters(authors=("أحمد سالم",)), k=5)} == {"قديم"}
     for mode in ("dense", "lexical"):
         assert {h.chunk.title for h in r.search("تمويل", Filters(since="2020-01-01"), k=5, mode=mode)} == {"جديد"}
+    old_id = next(d.doc_id for d in Store(settings, FakeEmbedder()).documents() if d.title == "قديم")
+    for mode in ("hybrid", "dense", "lexical"):
+        assert {h.chunk.title for h in r.search("تمويل", Filters(doc_ids=(old_id,)), k=5, mode=mode)} == {"قديم"}
 
 
 KILL_SCRIPT = textwrap.dedent("""

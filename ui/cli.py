@@ -49,6 +49,7 @@ def _filters(args) -> Filters:
     return Filters(
         since=getattr(args, "since", "") or "", until=getattr(args, "until", "") or "",
         authors=tuple(getattr(args, "author", None) or ()), sources=tuple(getattr(args, "source", None) or ()),
+        doc_ids=tuple(getattr(args, "doc", None) or ()),
     )
 
 
@@ -256,6 +257,7 @@ def _parser() -> argparse.ArgumentParser:
         sp.add_argument("--until", help="latest date, inclusive")
         sp.add_argument("--author", action="append", help="only this author (repeatable)")
         sp.add_argument("--source", action="append", help="only this publisher/source (repeatable)")
+        sp.add_argument("--doc", action="append", help="only this document id (repeatable; see `rag search --json`)")
 
     def llm(sp):
         sp.add_argument("--mode", choices=["auto", "extractive", "llm"], help="answer mode (env RAG_ANSWER_MODE)")
