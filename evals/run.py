@@ -114,7 +114,8 @@ def _assistant(settings: Settings, retriever: HybridRetriever, retrieval: str):
     """The chat assistant, retrieving the way this run does (extractive unless an LLM is set)."""
     from rag.chain import Assistant
 
-    return Assistant(settings, lambda q, f, kk: retriever.search(q, f, kk, mode=retrieval))
+    return Assistant(settings, lambda q, f, kk: retriever.search(q, f, kk, mode=retrieval),
+                     embedder=retriever.store.embedder)
 
 
 def evaluate_question(q: GoldQuestion, retriever: HybridRetriever, k: int, retrieval: str,

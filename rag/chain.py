@@ -26,11 +26,17 @@ History = Sequence[tuple[str, str]]
 
 
 class Assistant:
-    """Answers questions over the archive; `search(query, filters, k)` is the hybrid retriever."""
+    """Answers questions over the archive; `search(query, filters, k)` is the hybrid retriever.
 
-    def __init__(self, settings, search: Search, llm: BaseChatModel | None = None):
+    `embedder` (optional: anything with embed_query(str) and embed_documents(list[str]), such as
+    the store's) lets the extractive answerer pick sentences for a Latin-script question over
+    Arabic passages by cosine; Arabic questions stay on the lexical path and never use it.
+    """
+
+    def __init__(self, settings, search: Search, llm: BaseChatModel | None = None, embedder=None):
         self.settings = settings
         self.search = search
+        self.embedder = embedder
         self.llm = llm if llm is not None else get_chat_model(settings)
         self.mode = "llm" if self.llm is not None else "extractive"
         self.prepare = RunnableLambda(self._condense) | RunnableLambda(self._retrieve)
@@ -85,7 +91,7 @@ class Assistant:
         if should_refuse(q, hits, self.settings):
             return self._own(state, refusal(q, hits, self.mode))
         if self.llm is None:
-            return self._own(state, extractive_answer(q, hits, self.settings))
+            return self._own(state, extractive_answer(q, hits, self.settings, self.embedder))
         with llm_errors(self.settings):
             text = self.llm.invoke(answer_messages(q, hits)).text
         return self._finish(state, text)

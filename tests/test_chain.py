@@ -86,3 +86,14 @@ def test_follow_up_is_rewritten_by_the_llm_in_llm_mode(settings):
         "وماذا عن مصادر تمويلهم؟", history=[("user", "ما هي أيديولوجية داعش؟")])
     assert search.queries[0][0] == "ما هي مصادر تمويل داعش؟"
     assert a.standalone_question == "ما هي مصادر تمويل داعش؟" and a.citations
+
+
+def test_embedder_reaches_the_extractive_answerer_for_english_questions(settings):
+    from tests.test_answer import ConceptEmbedder
+
+    emb = ConceptEmbedder()
+    hits = make_hits(LEAGUE, POET)
+    a = Assistant(settings, Recorder(hits), embedder=emb).ask("How many member states does the Arab League have?")
+    assert not a.refused and emb.calls == 2 and "22 دولة" in a.text
+    Assistant(settings, Recorder(hits), embedder=emb).ask(QUESTION)
+    assert emb.calls == 2  # Arabic questions stay on the lexical path

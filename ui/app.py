@@ -64,7 +64,7 @@ class Services:
             from rag.chain import Assistant
             from rag.llm import get_chat_model
 
-            assistant = Assistant(settings, retriever.search, llm=get_chat_model(settings))
+            assistant = Assistant(settings, retriever.search, llm=get_chat_model(settings), embedder=embedder)
         ratings = RatingStore(ratings_path(settings))
         return cls(settings, store, embedder, retriever, assistant, ratings)
 

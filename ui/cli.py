@@ -140,7 +140,8 @@ def make_assistant(settings: Settings):
     from rag.llm import get_chat_model
 
     store, retriever = _open(settings)
-    return Assistant(settings, retriever.search, llm=get_chat_model(settings)), store, retriever
+    return Assistant(settings, retriever.search, llm=get_chat_model(settings),
+                     embedder=store.embedder), store, retriever
 
 
 def cmd_ask(args, settings: Settings) -> int:

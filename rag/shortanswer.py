@@ -1,0 +1,172 @@
+"""Factoid short answers: the date, number, name or place span that leads an extractive answer.
+
+Precision over recall: a lead is offered only when the question word asks for a type we can
+recognise (متى/في أي عام -> date, كم -> number, أين -> place after "في", من/ما اسم -> name) and
+the span found has that type's shape; otherwise the answer is just the quoted sentence(s). A
+wrong lead ("الجواب: وتقدم تجربة") misleads more than a missing one helps.
+"""
+from __future__ import annotations
+
+import re
+
+from rag.arabic import STOPWORDS, analyze, normalize
+
+_WORD = re.compile(r"[^\W_]+")
+_PUNCT = re.compile(r"[،,.:؛;()\[\]\-–—«»\"!?؟]")
+_MONTHS = (
+    "يناير|فبراير|مارس|ابريل|مايو|يونيو|يونيه|يوليو|يوليه|اغسطس|سبتمبر|اكتوبر|نوفمبر|ديسمبر|"
+    "كانون الثاني|كانون الاول|شباط|اذار|نيسان|ايار|حزيران|تموز|اب|ايلول|تشرين الاول|تشرين الثاني|"
+    "january|february|march|april|may|june|july|august|september|october|november|december"
+)
+_DATE = re.compile(
+    rf"(?:\b\d{{1,2}}\s+)?(?:{_MONTHS})\s+\d{{3,4}}|\b\d{{1,2}}[/-]\d{{1,2}}[/-]\d{{2,4}}\b"
+    r"|(?:\b(?:عام|سنه|سنة)\s+)?\b\d{3,4}\b(?:\s*(?:م|ه|ميلادي|للميلاد|هجري|ق\s?م)\b)?"
+    r"|\bالقرن\s+\S+(?:\s+(?:الميلادي|الهجري|قبل\s+الميلاد))?"
+)
+_NUMBER = re.compile(r"\b\d[\d.,٬]*\s*%?(?:\s+(?:الف|مليون|مليار|الاف|ملايين))?")
+_NUMBER_WORDS = frozenset(
+    normalize(w) for w in "واحد واحدة اثنان اثنين اثنتان ثلاث ثلاثة أربع أربعة خمس خمسة ست ستة سبع "
+    "سبعة ثمان ثمانية تسع تسعة عشر عشرة مائة مئة ألف مليون مليار عشرين ثلاثين أربعين خمسين".split()
+)
+_QUESTION_PREFIX = re.compile(r"^[\s\-–—:\.]*(?:و|ف)?")
+
+
+def question_type(question: str) -> str:
+    """'date' | 'number' | 'name' | 'place' | '' from the question word."""
+    q = " " + " ".join(normalize(_QUESTION_PREFIX.sub("", question)).split()[:4]) + " "
+    rules = (
+        ("date", (" متي ", " من متي ", " منذ متي ", " in what year ", " when ", " في اي عام ", " في اي سنه ", " اي عام ", " اي سنه ")),
+        ("number", (" كم ", " بكم ", " من كم ", " how many ", " how much ")),
+        ("place", (" اين ", " where ", " في اي مدينه ", " في اي دوله ", " في اي بلد ", " في اي مكان ")),
+        ("name", (" من ", " لمن ", " ممن ", " who ", " ما اسم ", " ما هو اسم ", " ما هي اسم ",
+                  " ماذا يسمي ", " بماذا يسمي ", " ما يسمي ", " بم يسمي ", " what is the name ")),
+    )
+    if q.startswith((" من اي ", " من ماذا ", " من خلال ")):
+        return ""
+    for kind, keys in rules:
+        if any(q.startswith(k) for k in keys):
+            return kind
+    return ""
+
+
+_STOP_NORM = frozenset(normalize(w) for w in STOPWORDS)
+_NAME_PARTS = frozenset(normalize(w) for w in "بن ابن بنت أبو أبي عبد آل".split())
+_ADVERB = re.compile(r"(?:يا|يًا|ياً)$")  # "تاريخيا", "حاليا"
+
+
+def lead_answer(question: str, sentence: str) -> str:
+    """The short answer to lead with, or "" when its shape does not fit the question's type.
+
+    Stricter than `short_answer`: a name must look like one (no digits, no stop words, not an
+    adverb, not a conjunction-led verb, at most 4 words; 2+ words unless it holds a name part
+    such as بن/أبو/عبد); a place must follow "في" and not be a date; dates and numbers need
+    digits or number words, which the patterns already guarantee.
+    """
+    kind = question_type(question)
+    span = short_answer(question, sentence)
+    if not kind or not span or normalize(span) == normalize(sentence):
+        return ""
+    words = [normalize(w) for w in _WORD.findall(span)]
+    if not words:
+        return ""
+    if kind in ("name", "place"):
+        if any(c.isdigit() for w in words for c in w) or len(words) > 4:
+            return ""
+        if any(w in _STOP_NORM for w in words) or _ADVERB.search(words[0]):
+            return ""
+        if kind == "name" and words[0].startswith(("و", "ف")) and not words[0].startswith(("وا", "فا", "فر", "في")):
+            return ""  # a conjunction-led word ("وتقدم تجربة") is the next clause, not a name
+        if kind == "name" and len(words) < 2 and not (_NAME_PARTS & set(words)):
+            return ""
+        if kind == "name" and words[0].startswith("ال") and not (_NAME_PARTS & set(words)):
+            return ""  # "الأمم المتحدة", "الوحيد": a definite noun phrase, not a person's name
+    if kind == "date" and _DATE.search(normalize(question)):
+        return ""  # the question already names a date ("متى أقيم كأس العالم 2018؟")
+    return span
+
+
+def _tokens(text: str) -> list[tuple[int, int, str]]:
+    return [(m.start(), m.end(), normalize(m.group())) for m in _WORD.finditer(text)]
+
+
+def short_answer(question: str, sentence: str) -> str:
+    """The factoid span (date, number, name, place) in `sentence`, or "" when none is found."""
+    kind = question_type(question)
+    if not kind:
+        return ""
+    q_terms = set(analyze(question))
+    toks = _tokens(sentence)
+    anchors = [s for s, _, t in toks if _stem1(t) in q_terms] or [0]
+
+    def near(start: int) -> int:
+        return min(abs(start - a) for a in anchors)
+
+    if kind in ("date", "number"):
+        norm, where = _normalized_with_map(sentence)
+        pattern = _DATE if kind == "date" else _NUMBER
+        found = [m for m in pattern.finditer(norm) if m.group().strip()]
+        if kind == "number" and not found:
+            found = [m for m in _WORD.finditer(norm) if m.group() in _NUMBER_WORDS]
+        if not found:
+            return ""
+        m = min(found, key=lambda m: near(where[m.start()]))
+        start, end = where[m.start()], where[m.end() - 1] + 1
+        span = sentence[start:end].strip()
+        return _extend(sentence, end, span, 2) if kind == "number" else span
+    return _name_span(sentence, toks, q_terms, place=kind == "place")
+
+
+def _normalized_with_map(text: str) -> tuple[str, list[int]]:
+    """normalize(text) plus, for each normalized character, its index in `text`."""
+    out, where = [], []
+    for i, ch in enumerate(text):
+        n = normalize(ch)
+        out.append(n)
+        where.extend([i] * len(n))
+    return "".join(out), where
+
+
+def _stem1(token: str) -> str:
+    got = analyze(token)
+    return got[0] if got else ""
+
+
+def _extend(sentence: str, end: int, span: str, words: int) -> str:
+    """Add up to `words` following words (a unit: "مليون نسمة") until punctuation."""
+    rest = sentence[end:]
+    cut = _PUNCT.search(rest)
+    rest = rest[: cut.start()] if cut else rest
+    extra = [w for w in rest.split() if _stem1(w)][:words]
+    return " ".join([span, *extra]).strip()
+
+
+def _name_span(sentence: str, toks: list, q_terms: set[str], place: bool) -> str:
+    """A run of up to 5 words, not in the question, next to the question's matched words.
+
+    For places the run must follow "في". Runs right after a matched word win (Arabic puts the
+    new information after the known subject: "أسس الدولة الأموية معاوية بن أبي سفيان").
+    """
+    if not q_terms & {_stem1(t) for _, _, t in toks}:
+        return ""
+    matched = [_stem1(t) in q_terms for _, _, t in toks]
+    content = [bool(analyze(t)) and not m for (_, _, t), m in zip(toks, matched)]
+    joined = [i > 0 and not _PUNCT.search(sentence[toks[i - 1][1]:toks[i][0]]) for i in range(len(toks))]
+    best: tuple | None = None
+    i = 0
+    while i < len(toks):
+        if not content[i] or (place and not (joined[i] and toks[i - 1][2] == "في")):
+            i += 1
+            continue
+        j = i + 1
+        while j < len(toks) and j - i < 5 and content[j] and joined[j]:
+            j += 1
+        after_match = joined[i] and (matched[i - 1] or (i > 1 and matched[i - 2] and joined[i - 1]))
+        before_match = j < len(toks) and joined[j] and matched[j]
+        digits = any(c.isdigit() for _, _, t in toks[i:j] for c in t)
+        key = (not (after_match or before_match or place), not after_match, digits, i)
+        if best is None or key < best[0]:
+            best = (key, i, j - 1)
+        i = j
+    return sentence[toks[best[1]][0]:toks[best[2]][1]] if best else ""
+
+
