@@ -35,6 +35,7 @@ class Settings:
     document_prompt: str = "passage: "
     device: str = "auto"  # auto | cpu | cuda | mps
     embed_batch_size: int = 32
+    embedding_backend: str = "auto"  # auto | torch | onnx | onnx-int8 (auto: onnx for the default model on CPU)
     # Chunking, in embedding-model tokens (e5 truncates at 512).
     chunk_tokens: int = 180
     chunk_overlap_tokens: int = 30

