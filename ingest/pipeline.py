@@ -87,10 +87,15 @@ def run_ingest(
     pending = _Pending()
     flush_at = max(16, settings.embed_batch_size * 8)
     seen_ids: dict[str, str] = {}
-    for i, path in enumerate(files):
-        _ingest_file(path, store, settings, embedder, report, pending, seen_ids)
+
+    def flush_if_full() -> None:
         if pending.n_chunks >= flush_at:
             _flush(store, embedder, pending, report)
+            if bar:  # a single large JSONL file still shows progress
+                bar.set_postfix(chunks=report.chunks, failed=len(report.failures))
+
+    for i, path in enumerate(files):
+        _ingest_file(path, store, settings, embedder, report, pending, seen_ids, flush_if_full)
         if bar:
             bar.update(1)
             bar.set_postfix(chunks=report.chunks + pending.n_chunks, failed=len(report.failures))
@@ -110,7 +115,9 @@ def run_ingest(
     return report
 
 
-def _ingest_file(path, store, settings, embedder, report, pending, seen_ids) -> None:
+def _ingest_file(path, store, settings, embedder, report, pending, seen_ids, flush) -> None:
+    """Stream one file's documents into the pending batch, flushing as it fills, so a 31k-record
+    JSONL never sits in memory whole and a killed run keeps every committed batch."""
     key_path = str(path.resolve())
     st = path.stat()
     state = store.file_state(key_path)
@@ -124,7 +131,7 @@ def _ingest_file(path, store, settings, embedder, report, pending, seen_ids) -> 
         report.unchanged += len(known)
         return
 
-    docs, failures = [], 0
+    seen, failures = set(), 0
     for item in load_file(path):
         if isinstance(item, FileFailure):
             report.failures.append(item)
@@ -142,24 +149,25 @@ def _ingest_file(path, store, settings, embedder, report, pending, seen_ids) -> 
             failures += 1
             continue
         seen_ids[doc.doc_id] = doc.key
-        docs.append((doc, content_hash(doc)))
-
-    if not docs and failures:
-        return  # a wholly unreadable file keeps whatever the index already had from it
-    hashes = store.doc_hashes(d.key for d, _ in docs)
-    for doc, h in docs:
-        if hashes.get(doc.key) == h:
+        seen.add(doc.key)
+        h = content_hash(doc)
+        old = store.doc_hashes([doc.key]).get(doc.key)
+        if old == h:
             report.unchanged += 1
             continue
         chunks = chunk_document(doc, embedder.count_tokens, settings.chunk_tokens, settings.chunk_overlap_tokens)
         pending.items.append((doc, h, chunks))
         pending.n_chunks += len(chunks)
-        if doc.key in hashes:
-            report.updated += 1
-        else:
+        if old is None:
             report.added += 1
+        else:
+            report.updated += 1
+        flush()
+
+    if not seen and failures:
+        return  # a wholly unreadable file keeps whatever the index already had from it
     if not failures:
-        gone = known - {d.key for d, _ in docs}
+        gone = known - seen
         if gone:
             ids = [r[0] for r in store.db.execute(
                 f"SELECT doc_id FROM docs WHERE key IN ({','.join('?' * len(gone))})", sorted(gone))]

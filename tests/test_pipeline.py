@@ -155,10 +155,23 @@ KILL_SCRIPT = textwrap.dedent("""
 """)
 
 
-def test_sigkill_midway_then_rerun_equals_clean_run(tmp_path):
+def make_jsonl_archive(folder: Path, n: int) -> Path:
+    """One large JSONL file: resume must work inside a file, not only between files."""
+    import json
+
+    folder.mkdir(parents=True)
+    with open(folder / "records.jsonl", "w", encoding="utf-8") as f:
+        for i in range(n):
+            body = " ".join(f"الجملة {j} من السجل {i} عن أمن المنطقة وتمويل الجماعات." for j in range(30))
+            f.write(json.dumps({"id": f"r{i}", "title": f"سجل {i}", "text": body}, ensure_ascii=False) + "\n")
+    return folder
+
+
+@pytest.mark.parametrize("layout", ["files", "one-jsonl"])
+def test_sigkill_midway_then_rerun_equals_clean_run(tmp_path, layout):
     from rag.config import load_settings
 
-    arch = make_archive(tmp_path / "arch", 40)
+    arch = make_archive(tmp_path / "arch", 40) if layout == "files" else make_jsonl_archive(tmp_path / "arch", 40)
     root = str(Path(__file__).resolve().parents[1])
     killed = tmp_path / "killed"
     script = KILL_SCRIPT.format(root=root, data=str(killed), arch=str(arch))
