@@ -244,25 +244,48 @@ def _pick_device(device: str) -> str:
     return "mps" if mps is not None and mps.is_available() else "cpu"
 
 
-def _load(source: str, device: str) -> Any:
+def _load(source: str, device: str, kind: str = "SentenceTransformer") -> Any:
     """Local folders load with local_files_only (no hub contact); names try the cache first,
     then the hub, for users who have one."""
-    from sentence_transformers import SentenceTransformer
+    import sentence_transformers
 
+    cls = getattr(sentence_transformers, kind)
     local = Path(source).exists()
     attempts = [True] if local else [True, False]
     error: Exception | None = None
     for offline in attempts:
         try:
-            model = SentenceTransformer(source, device=device, local_files_only=offline)
+            model = cls(source, device=device, local_files_only=offline)
             break
         except Exception as e:  # library edge: hub, IO and format errors all mean "unavailable"
             error = e
     else:
         where = "folder" if local else "model"
-        raise ModelUnavailableError(f"cannot load embedding {where} {source!r} ({error}); {_FIX}") from error
-    model.eval()
+        what = "embedding" if kind == "SentenceTransformer" else "reranker"
+        fix = _FIX if kind == "SentenceTransformer" else (
+            "set RAG_RERANKER_MODEL to a local cross-encoder folder, or unset it to rank without a reranker")
+        raise ModelUnavailableError(f"cannot load {what} {where} {source!r} ({error}); {fix}") from error
+    if hasattr(model, "eval"):
+        model.eval()
     return model
+
+
+class CrossEncoderReranker:
+    """Optional reranker (settings.reranker_model): a sentence-transformers CrossEncoder, e.g. a
+    multilingual one the user has locally. None ships offline, so nothing depends on it."""
+
+    def __init__(self, settings: Settings):
+        self.name = settings.reranker_model
+        self._model = _load(self.name, _pick_device(settings.device), kind="CrossEncoder")
+
+    def score(self, query: str, texts: Sequence[str]) -> list[float]:
+        if not texts:
+            return []
+        return [float(x) for x in self._model.predict([(query, t) for t in texts])]
+
+
+def load_reranker(settings: Settings) -> CrossEncoderReranker:
+    return CrossEncoderReranker(settings)
 
 
 def _fast_tokenizer(source: str) -> Any:

@@ -207,3 +207,29 @@ def test_normalizer_upgrade_reanalyzes_lexical_without_reembedding(settings, tmp
     r = ingest(settings, [arch], emb)
     assert emb.calls == 0 and r.unchanged == 2
     assert Store(settings, emb).lexical_search("تمويل", 5)
+
+
+class ReverseReranker:
+    """Scores passages so that the fused order is reversed: proves the reranker decides."""
+
+    def score(self, query, texts):
+        return [float(i) for i in range(len(texts))]
+
+
+def test_optional_reranker_reorders_the_head(settings, tmp_path):
+    arch = make_archive(tmp_path / "arch", 6)
+    ingest(settings, [arch])
+    store = Store(settings, FakeEmbedder())
+    plain = HybridRetriever(settings, store).search("تمويل الجماعات المتطرفة", k=3)
+    reranked = HybridRetriever(settings.replace(per_doc_cap=0), store, reranker=ReverseReranker()).search(
+        "تمويل الجماعات المتطرفة", k=3)
+    assert plain[0].chunk.title == "دراسة عن تمويل الجماعات المتطرفة"
+    assert reranked[0].chunk.id != plain[0].chunk.id
+
+
+def test_missing_reranker_model_is_a_clear_error(settings, tmp_path):
+    from rag.embeddings import load_reranker
+    from rag.errors import ModelUnavailableError
+
+    with pytest.raises(ModelUnavailableError, match="RAG_RERANKER_MODEL"):
+        load_reranker(settings.replace(reranker_model=str(tmp_path / "no-such-reranker")))
