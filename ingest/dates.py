@@ -10,18 +10,11 @@ from __future__ import annotations
 import re
 from email.utils import parsedate_tz
 
-_DIGITS = str.maketrans("٠١٢٣٤٥٦٧٨٩۰۱۲۳۴۵۶۷۸۹", "01234567890123456789")
+from rag.arabic import ARABIC_DIGITS as _DIGITS
+from rag.timeline import MONTHS
 
-# Longest names first so "كانون الثاني" wins over a bare "كانون".
-_MONTHS: dict[str, int] = {
-    "كانون الثاني": 1, "كانون الاول": 12, "كانون الأول": 12,
-    "تشرين الثاني": 11, "تشرين الاول": 10, "تشرين الأول": 10,
-    "يناير": 1, "فبراير": 2, "مارس": 3, "أبريل": 4, "ابريل": 4, "إبريل": 4, "مايو": 5,
-    "يونيو": 6, "يونيه": 6, "يوليو": 7, "يوليه": 7, "أغسطس": 8, "اغسطس": 8, "سبتمبر": 9,
-    "أكتوبر": 10, "اكتوبر": 10, "نوفمبر": 11, "ديسمبر": 12,
-    "شباط": 2, "آذار": 3, "اذار": 3, "نيسان": 4, "أيار": 5, "ايار": 5, "حزيران": 6,
-    "تموز": 7, "آب": 8, "اب": 8, "أيلول": 9, "ايلول": 9,
-}
+# One month table for the project (rag.timeline.MONTHS); English names go to dateparser here.
+_MONTHS: dict[str, int] = {name: n for name, n in MONTHS.items() if not name.isascii()}
 _MONTH = "|".join(sorted((re.escape(m) for m in _MONTHS), key=len, reverse=True))
 _DAY_NAME = r"(?:(?:يوم\s+)?(?:ال)?(?:أحد|احد|اثنين|إثنين|ثلاثاء|أربعاء|اربعاء|خميس|جمعة|سبت)[،,]?\s+)"
 _YEAR = r"(1[89]\d\d|20\d\d|2100)"

@@ -14,7 +14,7 @@ NORMALIZER_VERSION = "ar-2"
 
 _DIACRITICS = re.compile(r"[\u0610-\u061A\u064B-\u065F\u0670\u06D6-\u06ED\u0640]")
 _ALEF = re.compile(r"[\u0622\u0623\u0625\u0671\u0672\u0673]")
-_ARABIC_INDIC = str.maketrans("٠١٢٣٤٥٦٧٨٩۰۱۲۳۴۵۶۷۸۹", "01234567890123456789")
+ARABIC_DIGITS = str.maketrans("٠١٢٣٤٥٦٧٨٩۰۱۲۳۴۵۶۷۸۹", "01234567890123456789")  # Arabic-Indic, Persian
 _TOKEN = re.compile(r"[^\W_]+", re.UNICODE)
 _ARABIC_CHAR = re.compile(r"[\u0600-\u06FF\u0750-\u077F\uFB50-\uFDFF\uFE70-\uFEFF]")
 _LATIN_CHAR = re.compile(r"[A-Za-z]")
@@ -43,7 +43,7 @@ def normalize(text: str) -> str:
     text = _DIACRITICS.sub("", text)
     text = _ALEF.sub("ا", text)
     text = text.replace("ى", "ي").replace("ة", "ه").replace("ؤ", "و").replace("ئ", "ي")
-    text = text.translate(_ARABIC_INDIC)
+    text = text.translate(ARABIC_DIGITS)
     return text.lower()
 
 

@@ -12,10 +12,10 @@ import re
 from typing import Any, Sequence
 
 from rag.arabic import sentences
+from rag.citations import MARKER as _MARKER
+from rag.citations import marker_numbers
 from rag.types import Chunk
 
-_DIGITS = str.maketrans("٠١٢٣٤٥٦٧٨٩", "0123456789")
-_MARKER = re.compile(r"\[\s*(\d+(?:\s*[,،]\s*\d+)*)\s*\]")
 _BULLET = re.compile(r"^\s*(?:[-*•]|\d+[.)])\s+")
 
 
@@ -69,10 +69,9 @@ def verify(text: str, n_passages: int) -> tuple[list[tuple[str, tuple[int, ...]]
     """Split into sentences; keep those whose markers name passages 1..n_passages."""
     kept: list[tuple[str, tuple[int, ...]]] = []
     dropped: list[str] = []
-    text = text.translate(_DIGITS)
     for start, end in sentences(text):
         raw = _BULLET.sub("", text[start:end]).strip()
-        nums = [int(x) for m in _MARKER.finditer(raw) for x in re.split(r"[,،]", m.group(1))]
+        nums = marker_numbers(raw)
         valid = tuple(dict.fromkeys(i - 1 for i in nums if 1 <= i <= n_passages))
         clean = re.sub(r"\s+([.،,؛!?؟])", r"\1", _MARKER.sub("", raw)).strip()
         clean = re.sub(r"\s{2,}", " ", clean)

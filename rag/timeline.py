@@ -10,7 +10,8 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-_DIGITS = str.maketrans("٠١٢٣٤٥٦٧٨٩۰۱۲۳۴۵۶۷۸۹", "01234567890123456789")
+from rag.arabic import ARABIC_DIGITS as _DIGITS
+
 
 MONTHS = {
     # Egyptian / Gulf names
