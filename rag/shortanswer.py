@@ -66,7 +66,7 @@ def lead_answer(question: str, sentence: str) -> str:
     span = short_answer(question, sentence)
     if not kind or not span or normalize(span) == normalize(sentence):
         return ""
-    words = [normalize(w) for w in _WORD.findall(span)]
+    words = _WORD.findall(normalize(span))  # normalize first: a diacritic must not split a word
     if not words:
         return ""
     if kind in ("name", "place"):

@@ -216,3 +216,10 @@ def test_arabic_questions_never_call_the_embedder():
     emb = ConceptEmbedder()
     extractive_answer("متى تأسست جامعة الدول العربية؟", make_hits(LEAGUE), embedder=emb)
     assert emb.calls == 0
+
+
+def test_a_diacritic_does_not_make_one_word_look_like_a_name():
+    from rag.shortanswer import lead_answer
+
+    sentence = "أُطلق برنامج «مسار» في مارس 2017 بمبادرة من وزارة العدل وبالشراكة مع جامعتين محليتين."
+    assert lead_answer("من هو مؤسس برنامج مسار؟", sentence) == ""
