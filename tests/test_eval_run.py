@@ -195,3 +195,20 @@ def test_cli_reports_a_missing_file_in_one_line(cli, tmp_path, capsys):
     err = capsys.readouterr().err.strip()
     assert err.startswith("rag: error:") and "nope.jsonl" in err and "\n" not in err
     assert cli("--questions", tmp_path / "nope.jsonl", "--compare", tmp_path) == 2
+
+
+def test_calibration_fits_a_separable_rule_and_reports_the_frontier(gold, settings):
+    import numpy as np
+
+    from evals.calibrate import collect, fit_logistic, frontier
+
+    q, c, d = gold
+    X, y, held = collect(settings, q, c, [d], FakeEmbedder())
+    assert X.shape == (len(QUESTIONS), X.shape[1]) and y.sum() == 6 and held.dtype == bool
+    rng = np.random.default_rng(0)
+    Xs = np.concatenate([rng.normal(1, 0.3, (50, 2)), rng.normal(-1, 0.3, (50, 2))])
+    ys = np.array([True] * 50 + [False] * 50)
+    w, b = fit_logistic(Xs, ys)
+    scores = 1 / (1 + np.exp(-(Xs @ w + b)))
+    (row,) = frontier(scores, ys, [0.5])
+    assert row["refused_unanswerable"] == 1.0 and row["refused_answerable"] == 0.0
