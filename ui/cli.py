@@ -151,7 +151,13 @@ def cmd_ask(args, settings: Settings) -> int:
         return 0
     answer = assistant.ask(args.question, filters=_filters(args), k=args.k)
     print(answer.text)
-    shown = answer.nearest if answer.refused else answer.citations
+    # A refusal lists the nearest documents once each (several passages may share one).
+    shown = answer.citations
+    if answer.refused:
+        firsts = {}
+        for h in answer.nearest:
+            firsts.setdefault(h.chunk.doc_id, h)
+        shown = list(firsts.values())
     if shown:
         print("\nأقرب المقاطع:" if answer.refused else "\nالمصادر:")
     for i, c in enumerate(shown, 1):
