@@ -79,10 +79,6 @@ def analyze(text: str, *, stemming: bool = True) -> list[str]:
     return [stem(t) for t in toks] if stemming else toks
 
 
-def whitespace_tokens(text: str) -> list[str]:
-    """The naive baseline analysis (lower-cased whitespace split), kept for evals."""
-    return text.lower().split()
-
 
 _SENTENCE_END = re.compile(r"(?<=[.!?؟!؛])\s+|\n+")
 

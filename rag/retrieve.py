@@ -85,21 +85,3 @@ def _jaccard(a: set[str], b: set[str]) -> float:
         return 0.0
     return len(a & b) / len(a | b)
 
-
-def langchain_retriever(retriever: HybridRetriever, filters: Filters = Filters(), k: int | None = None):
-    """The same search as a LangChain BaseRetriever (Documents carry our chunk metadata)."""
-    from langchain_core.callbacks import CallbackManagerForRetrieverRun
-    from langchain_core.documents import Document
-    from langchain_core.retrievers import BaseRetriever
-
-    class _Retriever(BaseRetriever):
-        def _get_relevant_documents(self, query: str, *, run_manager: CallbackManagerForRetrieverRun):
-            return [
-                Document(page_content=h.chunk.text, id=h.chunk.id, metadata={
-                    "chunk_id": h.chunk.id, "doc_id": h.chunk.doc_id, "title": h.chunk.title,
-                    "date": h.chunk.date, "author": h.chunk.author, "source": h.chunk.source,
-                    "section": h.chunk.section, "score": h.score})
-                for h in retriever.search(query, filters, k)
-            ]
-
-    return _Retriever()

@@ -62,9 +62,6 @@ class Filters:
     sources: tuple[str, ...] = ()
     doc_ids: tuple[str, ...] = ()
 
-    def empty(self) -> bool:
-        return not (self.since or self.until or self.authors or self.sources or self.doc_ids)
-
 
 @dataclass(frozen=True)
 class Citation:
