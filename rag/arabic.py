@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 import unicodedata
 
-NORMALIZER_VERSION = "ar-2"
+NORMALIZER_VERSION = "ar-3"
 
 _DIACRITICS = re.compile(r"[\u0610-\u061A\u064B-\u065F\u0670\u06D6-\u06ED\u0640]")
 _ALEF = re.compile(r"[\u0622\u0623\u0625\u0671\u0672\u0673]")
@@ -26,6 +26,7 @@ STOPWORDS = frozenset(
     قد ثم او أو بل لكن حتى اذا إذا كل بعض غير بين عند عندما منذ خلال حيث ايضا أيضا وقد وهو
     وهي وفي ومن وعلى وان وأن فقد فإن لقد له لها لهم به بها بهم فيه فيها منه منها عليه عليها
     اما أما وما وهذا وهذه كما مثل قبل بعد دون نحو لدى الا إلا سوى ذات ذو تم يتم
+    ماهو ماهي ماهى وماهو وماهي مالذي ماالذي
     the a an of in on at to for and or is are was were be by with from as that this what who
     when where which how why did does do
     """.split()

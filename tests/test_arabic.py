@@ -1,0 +1,42 @@
+"""Arabic analysis shared by the index and the queries: what must meet, and what must not."""
+from __future__ import annotations
+
+from rag.arabic import analyze, is_arabic, normalize, sentences, stem, tokenize
+
+
+def test_normalize_folds_spelling_variants():
+    assert normalize("أحمد") == normalize("احمد") == normalize("إحمد") == "احمد"
+    assert normalize("مدرسة") == "مدرسه" and normalize("مستشفى") == "مستشفي"
+    assert normalize("سُورِيَّة") == normalize("سورية")  # diacritics
+    assert normalize("الجـــامعة") == normalize("الجامعة")  # tatweel
+    assert normalize("عام ١٩٤٥") == "عام 1945" and normalize("۱۳۹۸") == "1398"
+    assert normalize("\uFEE1\uFEE0\uFEDC") == "ملك"  # presentation forms from PDF extraction
+    assert normalize("مسؤول") == "مسوول" and normalize("رئيس") == "رييس"
+
+
+def test_light_stemming_lets_inflections_meet():
+    assert analyze("والتنظيمات") == analyze("التنظيم") == ["تنظيم"]
+    assert stem("سوريا") == stem("سورية".replace("ة", "ه")) == "سور"
+    assert stem("دورته") == "دور"
+    assert stem("من") == "من"  # too short to strip
+
+
+def test_stop_words_and_fused_question_words_are_dropped():
+    assert analyze("ما هو الحزب الذي يرأسه أردوغان؟") == analyze("ماهو الحزب الذي يرأسه أردوغان؟")
+    assert "ماهي" not in analyze("ماهي عاصمة لبنان") and analyze("ماهي عاصمة لبنان") == analyze("عاصمة لبنان")
+    assert analyze("what is the capital") == ["capital"]
+
+
+def test_tokens_are_letters_and_digits_only():
+    assert tokenize("«داعش»، (2014)؟") == ["داعش", "2014"]
+
+
+def test_sentences_split_on_arabic_punctuation_and_lines():
+    text = "أعلن التنظيم الخلافة؟ نعم؛ في 2014. ثم ماذا!\nسطر جديد"
+    assert [text[a:b] for a, b in sentences(text)] == ["أعلن التنظيم الخلافة؟", "نعم؛", "في 2014.", "ثم ماذا!", "سطر جديد"]
+    decimal = "رقم 3.5 مليون"
+    assert [decimal[a:b] for a, b in sentences(decimal)] == [decimal]
+
+
+def test_is_arabic_by_majority_script():
+    assert is_arabic("تقرير عن ISIS في العراق") and not is_arabic("A report on ISIS") and not is_arabic("2014")
