@@ -3,11 +3,14 @@
   python -m evals.calibrate --data-dir DIR [--distractors PATH ...] [--limit N]
 
 Collects rag.answer.refusal_features for the refusal mix (answerable ARCD questions and
-questions ARCD cannot answer) over the ARCD index with the distractors, fits a small L2
-logistic regression of "answerable" on the features the rule uses, and prints the weights and
-the refused-unanswerable / refused-answerable frontier on the held-out half (split by question
-id parity). It prints; it changes nothing: paste the weights into rag/answer.py with the command
-and the numbers in the comment.
+questions ARCD cannot answer) over the ARCD index, and for the answerable XQuAD-ar questions over
+theirs (both with the distractors): every unanswerable question of the mix is an XQuAD question,
+so without XQuAD answerables the rule would learn "XQuAD wording", not "not in the archive".
+Fits a small L2 logistic regression of "answerable" on the features the rule uses, prints the
+refused-unanswerable / refused-answerable frontier on the held-out halves (each half scored by
+the fit on the other, split by question id parity), the weights fitted on everything, and the
+threshold at which that fit refuses 90% of the mix's unanswerable questions. It prints; it
+changes nothing: paste the weights into rag/answer.py with the command and the numbers.
 """
 from __future__ import annotations
 
@@ -69,6 +72,9 @@ def main(argv=None) -> int:
     ap.add_argument("--data-dir", required=True, type=Path)
     ap.add_argument("--questions", type=Path, default=QA / "arcd_refusal_mix.questions.jsonl")
     ap.add_argument("--contexts", type=Path, default=QA / "arcd.contexts.jsonl")
+    ap.add_argument("--answerable", type=Path, default=QA / "xquad_ar.questions.jsonl",
+                    help="extra answerable questions, over --answerable-contexts")
+    ap.add_argument("--answerable-contexts", type=Path, default=QA / "xquad_ar.contexts.jsonl")
     ap.add_argument("--distractors", nargs="*", type=Path, default=[QA.parent / "news" / "ant5000"])
     ap.add_argument("--limit", type=int)
     args = ap.parse_args(argv)
@@ -78,16 +84,37 @@ def main(argv=None) -> int:
     from rag.embeddings import get_embedder
 
     settings = load_settings(data_dir=args.data_dir)
-    X, y, held = collect(settings, args.questions, args.contexts, args.distractors, get_embedder(settings),
-                         args.limit)
-    w, b = fit_logistic(X[~held], y[~held])
-    scores = 1 / (1 + np.exp(-(X @ w + b)))
+    embedder = get_embedder(settings)
+    X, y, held = collect(settings, args.questions, args.contexts, args.distractors, embedder, args.limit)
+    Xa = np.zeros((0, X.shape[1]))
+    held_a = np.zeros(0, dtype=bool)
+    if args.answerable.is_file():
+        Xa, ya, held_a = collect(settings, args.answerable, args.answerable_contexts, args.distractors,
+                                 embedder, args.limit)
+        Xa, held_a = Xa[ya], held_a[ya]
+    scores, scores_a = np.zeros(len(y)), np.zeros(len(Xa))
+    for half in (True, False):  # each half scored by the fit on the other
+        w, b = fit_logistic(np.concatenate([X[held != half], Xa[held_a != half]]),
+                            np.concatenate([y[held != half], np.ones(int((held_a != half).sum()), bool)]))
+        scores[held == half] = _sigmoid(X[held == half] @ w + b)
+        scores_a[held_a == half] = _sigmoid(Xa[held_a == half] @ w + b)
+    print(f"held out: {len(y)} mix questions ({int((~y).sum())} unanswerable), {len(Xa)} extra answerable")
+    for t in (0.5, 0.6, 0.7, 0.75, 0.8, 0.85):
+        (row,) = frontier(scores, y, [t])
+        extra = f", extra answerable refused {np.mean(scores_a < t):.3f}" if len(Xa) else ""
+        print(f"  threshold {t:.2f}: unanswerable refused {row['refused_unanswerable']:.3f}, "
+              f"answerable refused {row['refused_answerable']:.3f}{extra}")
+    w, b = fit_logistic(np.concatenate([X, Xa]), np.concatenate([y, np.ones(len(Xa), bool)]))
     print("weights:", {name: round(float(v), 3) for name, v in zip(FEATURES, w)}, "bias:", round(b, 3))
-    print(f"held-out half: {int(held.sum())} questions ({int((~y[held]).sum())} unanswerable)")
-    for row in frontier(scores[held], y[held], (0.3, 0.4, 0.5, 0.6, 0.7, 0.8)):
-        print(f"  threshold {row['threshold']:.1f}: unanswerable refused {row['refused_unanswerable']:.3f}, "
-              f"answerable refused {row['refused_answerable']:.3f}")
+    fitted = _sigmoid(X @ w + b)
+    t90 = float(np.quantile(fitted[~y], 0.9)) if (~y).any() else 0.5
+    print(f"threshold refusing 90% of the mix's unanswerable (this fit): {t90:.3f}; there the mix's "
+          f"answerable are refused {np.mean(fitted[y] < t90):.3f}")
     return 0
+
+
+def _sigmoid(z: np.ndarray) -> np.ndarray:
+    return 1 / (1 + np.exp(-z))
 
 
 if __name__ == "__main__":

@@ -133,6 +133,22 @@ def test_answer_quotes_one_passage_only():
     assert "[2]" not in a.text
 
 
+def test_answer_can_come_from_the_fifth_passage():
+    # Fusion ranked the answering passage last of five (dense put it fourth, lexical first):
+    # the answerer still reads it, and it beats passages sharing only "القاهرة" and a year.
+    other = INJECTION.replace("جامعة الدول العربية", "الجمعية")
+    a = extractive_answer("متى تأسست جامعة الدول العربية في القاهرة؟", ranked_hits(
+        (POET, 0, 2, 0.87), (other, 1, 3, 0.868), (ISIS, 2, 4, 0.866), (MASAR, 4, 5, 0.86), (LEAGUE, 3, 0, 0.864)))
+    assert not a.refused and [c.chunk_id for c in a.citations] == ["c4"] and "1945" in a.text
+
+
+def test_the_best_sentence_comes_with_the_next_best_of_its_passage():
+    a = extractive_answer("متى تأسست جامعة الدول العربية؟", make_hits(LEAGUE, POET))
+    quoted = [line for line in a.text.splitlines() if not line.startswith("الجواب")]
+    assert len(quoted) == 2 and all(line.endswith("[1]") for line in quoted)
+    assert quoted[0].startswith("تأسست جامعة") and len(a.citations) == 1
+
+
 def test_passage_ranked_by_both_retrievers_beats_a_lexical_only_one():
     # The same wording in two passages: the one dense retrieval also ranks first wins.
     lexical_only = "تأسست جامعة الدول العربية عام 1950 كما يزعم المقال الساخر."

@@ -212,3 +212,27 @@ def test_calibration_fits_a_separable_rule_and_reports_the_frontier(gold, settin
     scores = 1 / (1 + np.exp(-(Xs @ w + b)))
     (row,) = frontier(scores, ys, [0.5])
     assert row["refused_unanswerable"] == 1.0 and row["refused_answerable"] == 0.0
+
+
+def test_answerer_fit_learns_the_sentence_choice_and_reads_real_candidates(gold, settings):
+    import numpy as np
+
+    from evals.fit_answerer import Choice, accuracy, collect, fit_choice
+    from rag.answer import SENTENCE_FEATURES
+
+    q, c, d = gold
+    choices = collect(settings, q, c, [d], FakeEmbedder())
+    assert len(choices) == 6  # the answerable ones
+    assert all(ch.X.shape == (len(ch.sentence_gold), len(SENTENCE_FEATURES)) for ch in choices)
+    assert sum(ch.sentence_gold.any() for ch in choices) >= 4
+    # Synthetic: the gold sentence is the one with the larger first feature; the second is noise.
+    rng = np.random.default_rng(0)
+    synth = []
+    for _ in range(60):
+        X = rng.normal(0, 1, (5, 2))
+        y = np.zeros(5)
+        y[int(np.argmax(X[:, 0]))] = 1
+        synth.append(Choice(X, y, y))
+    w = fit_choice(synth)
+    assert w[0] > 5 * abs(w[1]) and accuracy(synth, w) == (1.0, 1.0)
+    assert accuracy(synth, -w)[0] < 0.2

@@ -1,0 +1,124 @@
+"""Refit the extractive answerer's sentence choice through the real pipeline, repeatably:
+
+  python -m evals.fit_answerer --data-dir DIR [--distractors PATH ...] [--limit N]
+
+For every answerable question of ARCD and XQuAD-ar (each over its own eval index with the
+distractors), retrieves as the chain does (settings.k passages), takes the candidate sentences
+and their features from rag.answer.sentence_matrix, and fits a conditional logit: a softmax over
+each question's candidates whose target is the sentences containing a gold answer (the answerer
+takes the argmax, so this is the loss that matches its use). Prints held-out figures (fit on one
+set, scored on the other; and the shipped weights for comparison) and the pooled weights to
+paste into rag/answer.py. It changes nothing by itself.
+"""
+from __future__ import annotations
+
+import argparse
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Sequence
+
+import numpy as np
+
+from evals.gold import load_questions
+from evals.metrics import contains_gold
+from evals.run import build_eval_index
+from rag.answer import _SENT_W, SENTENCE_FEATURES, sentence_matrix
+from rag.config import Settings, load_settings
+from rag.retrieve import HybridRetriever
+
+QA = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "qa"
+SETS = {"ARCD": ("arcd.questions.jsonl", "arcd.contexts.jsonl"),
+        "XQuAD-ar": ("xquad_ar.questions.jsonl", "xquad_ar.contexts.jsonl")}
+
+
+@dataclass(frozen=True)
+class Choice:
+    """One question's candidates: features, which sentences hold a gold answer, and which
+    candidates' passages do (what citation precision counts)."""
+
+    X: np.ndarray
+    sentence_gold: np.ndarray
+    passage_gold: np.ndarray
+
+
+def fit_choice(choices: Sequence[Choice], l2: float = 1.0, steps: int = 400, lr: float = 0.5) -> np.ndarray:
+    """Conditional-logit weights by full-batch gradient descent on standardized features (numpy only).
+
+    Loss per question: -log of the softmax mass on its gold sentences; questions with no gold
+    candidate carry no signal and are left out.
+    """
+    usable = [c for c in choices if c.sentence_gold.any()]
+    allx = np.concatenate([c.X for c in usable])
+    mu, sd = allx.mean(0), allx.std(0) + 1e-9
+    Z = [((c.X - mu) / sd, c.sentence_gold) for c in usable]
+    w = np.zeros(allx.shape[1])
+    for _ in range(steps):
+        g = np.zeros_like(w)
+        for z, y in Z:
+            s = z @ w
+            p = np.exp(s - s.max())
+            p /= p.sum()
+            g += z.T @ (p - p * y / (p @ y))
+        w -= lr * (g / len(Z) + l2 * w / len(Z))
+    return w / sd  # the mean shift is a per-question constant: it does not change the argmax
+
+
+def accuracy(choices: Sequence[Choice], w: np.ndarray) -> tuple[float, float]:
+    """(chosen sentence holds a gold answer, its passage does), over all questions given."""
+    sent = passage = 0.0
+    for c in choices:
+        if len(c.X):
+            j = int(np.argmax(c.X @ w))
+            sent += c.sentence_gold[j]
+            passage += c.passage_gold[j]
+    return sent / len(choices), passage / len(choices)
+
+
+def collect(settings: Settings, questions: Path, contexts: Path, distractors: Sequence[Path], embedder,
+            limit: int | None = None) -> list[Choice]:
+    """Candidates of every answerable question, retrieved as the chain does."""
+    store, _ = build_eval_index(settings, contexts, distractors, "arabic", embedder)
+    retriever = HybridRetriever(store.settings, store)
+    out = []
+    for i, q in enumerate(load_questions(questions)):
+        if limit and i >= limit:
+            break
+        if q.expects_refusal:
+            continue
+        hits = retriever.search(q.question, k=settings.k)
+        cands, X = sentence_matrix(q.question, hits)
+        out.append(Choice(X, np.array([contains_gold(s.text, q.answers) for s in cands], dtype=float),
+                          np.array([contains_gold(hits[s.hit_index].chunk.text, q.answers) for s in cands],
+                                   dtype=float)))
+    return out
+
+
+def main(argv=None) -> int:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--data-dir", required=True, type=Path)
+    ap.add_argument("--distractors", nargs="*", type=Path, default=[QA.parent / "news" / "ant5000"])
+    ap.add_argument("--limit", type=int)
+    args = ap.parse_args(argv)
+    if not QA.is_dir():
+        print(f"skipped: {QA} is absent")
+        return 0
+    from rag.embeddings import get_embedder
+
+    settings = load_settings(data_dir=args.data_dir)
+    embedder = get_embedder(settings)
+    data = {name: collect(settings, QA / q, QA / c, args.distractors, embedder, args.limit)
+            for name, (q, c) in SETS.items()}
+    shipped = np.asarray(_SENT_W)
+    for name, other in (("ARCD", "XQuAD-ar"), ("XQuAD-ar", "ARCD")):
+        held = accuracy(data[name], fit_choice(data[other]))
+        print(f"{name}: fitted on {other}: sentence {held[0]:.3f}, passage {held[1]:.3f}; "
+              "shipped weights: sentence {:.3f}, passage {:.3f}".format(*accuracy(data[name], shipped)))
+    w = fit_choice([c for cs in data.values() for c in cs])
+    print("pooled weights:", dict(zip(SENTENCE_FEATURES, np.round(w, 2).tolist())))
+    print("_SENT_W =", tuple(np.round(w, 2).tolist()))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
