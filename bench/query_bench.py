@@ -44,7 +44,7 @@ def main() -> int:
     settings = load_settings(data_dir=args.data_dir)
     store = Store(settings, get_embedder(settings))
     retriever = HybridRetriever(settings, store)
-    assistant = Assistant(settings, retriever.search, embedder=store.embedder)
+    assistant = Assistant(settings, retriever.search, embedder=store.embedder, repair=retriever.repair)
     qs = [json.loads(line)["question"] for line in args.questions.open(encoding="utf-8")][: args.n]
     assistant.ask(qs[0])  # warm: model load, caches
     t_embed, t_search, t_ask = [], [], []

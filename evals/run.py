@@ -115,7 +115,7 @@ def _assistant(settings: Settings, retriever: HybridRetriever, retrieval: str):
     from rag.chain import Assistant
 
     return Assistant(settings, lambda q, f, kk: retriever.search(q, f, kk, mode=retrieval),
-                     embedder=retriever.store.embedder)
+                     embedder=retriever.store.embedder, repair=retriever.repair)
 
 
 def evaluate_question(q: GoldQuestion, retriever: HybridRetriever, k: int, retrieval: str,

@@ -31,12 +31,16 @@ class Assistant:
     `embedder` (optional: anything with embed_query(str) and embed_documents(list[str]), such as
     the store's) lets the extractive answerer pick sentences for a Latin-script question over
     Arabic passages by cosine; Arabic questions stay on the lexical path and never use it.
+    `repair` (optional: str -> str, such as HybridRetriever.repair) fixes misspelt words of the
+    standalone question before retrieval and answering; the answer reports what was searched.
     """
 
-    def __init__(self, settings, search: Search, llm: BaseChatModel | None = None, embedder=None):
+    def __init__(self, settings, search: Search, llm: BaseChatModel | None = None, embedder=None,
+                 repair: Callable[[str], str] | None = None):
         self.settings = settings
         self.search = search
         self.embedder = embedder
+        self.repair = repair
         self.llm = llm if llm is not None else get_chat_model(settings)
         self.mode = "llm" if self.llm is not None else "extractive"
         self.prepare = RunnableLambda(self._condense) | RunnableLambda(self._retrieve)
@@ -81,6 +85,8 @@ class Assistant:
         else:
             with llm_errors(self.settings):
                 standalone = condense_with_llm(q, history, lambda msgs: self.llm.invoke(msgs).text)
+        if self.repair is not None:
+            standalone = self.repair(standalone)
         return {**state, "standalone": standalone}
 
     def _retrieve(self, state: dict) -> dict:

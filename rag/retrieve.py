@@ -23,6 +23,15 @@ class HybridRetriever:
         self.store = store
         self._reranker = reranker
 
+    def repair(self, query: str) -> str:
+        """The query with words the index has never seen repaired (rag.spelling); only the
+        Arabic analyzer's terms are stems the repair can match."""
+        if self.store.manifest().get("lexical_analyzer", "arabic") != "arabic":
+            return query
+        from rag.spelling import repair_question
+
+        return repair_question(query, self.store)
+
     def search(self, query: str, filters: Filters = Filters(), k: int | None = None,
                mode: Mode = "hybrid") -> list[Hit]:
         s = self.settings

@@ -288,6 +288,33 @@ class Store:
             return []
         return [(cid, -float(s)) for cid, s in rows]
 
+    def term_frequencies(self, terms: Iterable[str]) -> dict[str, int]:
+        """Passages holding each lexical term (terms the index lacks are left out)."""
+        terms = list(terms)
+        if not terms:
+            return {}
+        c = self.db
+        c.execute("CREATE VIRTUAL TABLE IF NOT EXISTS temp.chunks_vocab USING fts5vocab(main, chunks_fts, row)")
+        out: dict[str, int] = {}
+        for i in range(0, len(terms), 500):
+            part = terms[i:i + 500]
+            out.update(c.execute(f"SELECT term, doc FROM temp.chunks_vocab WHERE term IN "
+                                 f"({','.join('?' * len(part))})", part).fetchall())
+        return out
+
+    def cooccurrence(self, terms: Iterable[str], others: Iterable[str]) -> int:
+        """Passages holding all of `terms` and at least one of `others` (up to 100 counted)."""
+        terms, others = list(terms), list(others)
+        if not terms or not others:
+            return 0
+        q = lambda t: '"' + t.replace('"', '""') + '"'  # noqa: E731
+        match = " AND ".join(map(q, terms)) + " AND (" + " OR ".join(map(q, others)) + ")"
+        try:
+            return self.db.execute("SELECT count(*) FROM (SELECT 1 FROM chunks_fts WHERE chunks_fts MATCH ? "
+                                   "LIMIT 100)", (match,)).fetchone()[0]
+        except sqlite3.OperationalError:
+            return 0
+
     def chunks(self, chunk_ids: Sequence[str]) -> dict[str, Chunk]:
         out: dict[str, Chunk] = {}
         ids = list(chunk_ids)

@@ -64,7 +64,8 @@ class Services:
             from rag.chain import Assistant
             from rag.llm import get_chat_model
 
-            assistant = Assistant(settings, retriever.search, llm=get_chat_model(settings), embedder=embedder)
+            assistant = Assistant(settings, retriever.search, llm=get_chat_model(settings), embedder=embedder,
+                                  repair=retriever.repair)
         ratings = RatingStore(ratings_path(settings))
         return cls(settings, store, embedder, retriever, assistant, ratings)
 

@@ -15,6 +15,7 @@ from pathlib import Path
 from rag.config import Settings, load_settings
 from rag.errors import RagError
 from rag.types import Filters
+from ui.render import searched_as
 
 DEMO_ARCHIVE = Path(__file__).resolve().parents[1] / "demo" / "archive"
 DEMO_QUESTION = "كيف تستخدم الجماعات المتطرفة الإنترنت في التجنيد؟"
@@ -141,7 +142,7 @@ def make_assistant(settings: Settings):
 
     store, retriever = _open(settings)
     return Assistant(settings, retriever.search, llm=get_chat_model(settings),
-                     embedder=store.embedder), store, retriever
+                     embedder=store.embedder, repair=retriever.repair), store, retriever
 
 
 def cmd_ask(args, settings: Settings) -> int:
@@ -150,6 +151,8 @@ def cmd_ask(args, settings: Settings) -> int:
         _print_json(answer_json(assistant.ask(args.question, filters=_filters(args), k=args.k)))
         return 0
     answer = assistant.ask(args.question, filters=_filters(args), k=args.k)
+    if note := searched_as(answer):
+        print(f"({note})")
     print(answer.text)
     # A refusal lists the nearest documents once each (several passages may share one).
     shown = answer.citations

@@ -119,17 +119,28 @@ def _nearest_card(h: Hit) -> str:
             f"{_meta(ch.date, ch.author, ch.source)}<div class=\"rag-passage\">{esc(text)}</div></div>")
 
 
+def searched_as(answer: Answer) -> str:
+    """What was searched when it differs from what was asked (a follow-up made standalone, a
+    misspelt word repaired), so the reader can tell; "" otherwise."""
+    s = answer.standalone_question
+    if not s or " ".join(s.split()) == " ".join(answer.question.split()):
+        return ""
+    return f"{'بحثنا عن' if direction(answer.question) == 'rtl' else 'Searched for'}: «{s}»"
+
+
 def render_answer(answer: Answer, aid: str | None = None) -> str:
     """One assistant message: answer with linked markers and source cards, or a refusal."""
     aid = _attr_id(aid or answer_id(answer))
     d = direction(answer.text or answer.question)
     arabic = d == "rtl"
+    note = searched_as(answer)
+    searched = f'<div class="rag-searched">{esc(note)}</div>' if note else ""
     if answer.refused:
         label = "أقرب المقاطع في الأرشيف" if arabic else "Nearest passages in the archive"
         near = "".join(_nearest_card(h) for h in answer.nearest[:5])
         return (f'<div class="rag-msg rag-refusal" id="ans-{aid}" dir="{d}">'
                 f'<div class="rag-head"><span class="rag-refusal-tag">{"لا جواب في الأرشيف" if arabic else "No answer in the archive"}'
-                f"</span>{mode_badge(answer.mode)}</div>"
+                f"</span>{mode_badge(answer.mode)}</div>{searched}"
                 f'<div class="rag-text">{esc(answer.text)}</div>'
                 + (f'<details class="rag-nearest" open><summary>{label}</summary>{near}</details>' if near else "")
                 + "</div>")
@@ -141,7 +152,7 @@ def render_answer(answer: Answer, aid: str | None = None) -> str:
         flagged = (f'<div class="rag-flagged">{"حُذفت ادعاءات بلا استشهاد صحيح" if arabic else "Claims without a valid citation were dropped"}'
                    f": {len(answer.flagged)}</div>")
     return (f'<div class="rag-msg rag-answer" id="ans-{aid}" dir="{d}">'
-            f'<div class="rag-head">{mode_badge(answer.mode)}</div>'
+            f'<div class="rag-head">{mode_badge(answer.mode)}</div>{searched}'
             f'<div class="rag-text">{_linked(answer.text, aid, numbers)}</div>{flagged}'
             f'<div class="rag-sources"><div class="rag-sources-label">{label}</div>{cards}</div></div>')
 
