@@ -38,6 +38,14 @@ CREATE TABLE IF NOT EXISTS ratings (
     timestamp TEXT NOT NULL,
     UNIQUE (rater, item_id)
 );
+CREATE TABLE IF NOT EXISTS judgements (
+    id INTEGER PRIMARY KEY,
+    judge TEXT NOT NULL,
+    item_id TEXT NOT NULL,
+    faithful INTEGER NOT NULL,
+    timestamp TEXT NOT NULL,
+    UNIQUE (judge, item_id)
+);
 CREATE TABLE IF NOT EXISTS feedback (
     id INTEGER PRIMARY KEY,
     thumbs INTEGER NOT NULL,
@@ -186,6 +194,31 @@ class RatingStore:
         if len(raters) == 2:
             result["weighted_kappa"] = weighted_kappa(*matrix)
         return result
+
+    def add_judgements(self, judge: str, scores: dict[str, int]) -> int:
+        """Keep an LLM judge's 1-5 faithfulness scores (replacing this judge's earlier ones of
+        the same items), so judges can be compared with each other and with raters later."""
+        if not judge.strip():
+            raise ValueError("a judgement needs the judge's name")
+        bad = {i: s for i, s in scores.items() if isinstance(s, bool) or s not in SCALE}
+        if bad:
+            raise ValueError(f"judge scores must be integers from 1 to 5, got {bad}")
+        stamp = now()
+        with self._connect() as con:
+            con.executemany("INSERT OR REPLACE INTO judgements (judge, item_id, faithful, timestamp) "
+                            "VALUES (?, ?, ?, ?)", [(judge, i, s, stamp) for i, s in scores.items()])
+        return len(scores)
+
+    def judgements(self, judge: str | None = None) -> dict[str, dict[str, int]]:
+        """judge -> item id -> faithfulness score, for one judge or all."""
+        sql, args = "SELECT judge, item_id, faithful FROM judgements", []
+        if judge is not None:
+            sql, args = sql + " WHERE judge = ?", [judge]
+        out: dict[str, dict[str, int]] = {}
+        with self._connect() as con:
+            for r in con.execute(sql + " ORDER BY timestamp, id", args):
+                out.setdefault(r["judge"], {})[r["item_id"]] = r["faithful"]
+        return out
 
     def add_feedback(self, feedback: Feedback) -> int:
         """Store a thumbs up/down from the chat; returns its id (see feedback_item_id)."""

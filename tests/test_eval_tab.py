@@ -108,3 +108,21 @@ def test_the_tab_builds_inside_blocks(settings, tmp_path):
     judge = next(b for b in buttons if b["props"]["value"] == "Judge the rated answers")
     assert judge["props"]["visible"] is False  # no LLM configured
     assert tab.ratings_path(settings) == settings.data_dir / "ratings.sqlite"
+
+
+def test_judge_scores_are_kept_per_judge_and_survive_a_restart(settings, run, store):
+    items = tab.rateable_items(run, store)
+    ids = [run_item_id(run.run_id, q) for q in ("q1", "q2")]
+    for iid, faithful in zip(ids, (5, 1)):
+        store.add(Rating("a", iid, "q", "a", correct=3, faithful=faithful, citations_accurate=3, complete=3))
+    s = settings.replace(llm_model="judge-a")
+    stats, rows, unknown = tab.judge_rated(GenericFakeChatModel(messages=iter(["5", "1"])), s, store, items)
+    assert stats["n_items"] == 2 and unknown == 0 and tab.judge_name(s) == "llm:judge-a"
+    tab.judge_rated(GenericFakeChatModel(messages=iter(["3", "3"])), settings.replace(llm_model="judge-b"),
+                    store, items)
+    tab.judge_rated(GenericFakeChatModel(messages=iter(["4", "1"])), s, store, items)  # a rerun replaces
+    reopened = RatingStore(store.path)
+    assert reopened.judgements() == {"llm:judge-a": dict(zip(ids, (4, 1))), "llm:judge-b": dict(zip(ids, (3, 3)))}
+    assert reopened.judgements("llm:judge-b") == {"llm:judge-b": dict(zip(ids, (3, 3)))}
+    with pytest.raises(ValueError):
+        reopened.add_judgements("llm:x", {"i": 6})

@@ -234,6 +234,21 @@ def rated_items(store: RatingStore, items: dict[str, Item]) -> tuple[list[Item],
     return known, len(rated) - len(known)
 
 
+def judge_rated(llm, settings: Settings, store: RatingStore, items: dict) -> tuple[dict, list[list], int]:
+    """Judge the rated answers of `items`, keep the scores under the judge's name, and compare
+    them with the raters: (agreement stats, table rows, rated answers that could not be judged)."""
+    known, unknown = rated_items(store, items)
+    judged = judge_faithfulness(llm, settings, known)
+    store.add_judgements(judge_name(settings), judged)
+    stats, rows = judge_agreement(store, judged)
+    return stats, rows, unknown
+
+
+def judge_name(settings: Settings) -> str:
+    """How a judge's scores are filed: the model that produced them."""
+    return f"llm:{settings.llm_model or Path(settings.gguf_path).name or 'configured'}"
+
+
 def llm_available(settings: Settings) -> bool:
     """Whether a judge can run, without loading a model (a GGUF load is slow)."""
     from rag.llm import llm_configured
@@ -339,12 +354,12 @@ def evaluation_tab(settings: Settings, rating_store_path: str | Path | None = No
                 from rag.llm import get_chat_model
 
                 model = get_chat_model(settings)
-            known, unknown = rated_items(store, items)
-            stats, rows = judge_agreement(store, judge_faithfulness(model, settings, known))
+            stats, rows, unknown = judge_rated(model, settings, store, items)
         except RagError as e:
             raise gr.Error(str(e)) from e
         note = (f"Judged {stats['n_items']} rated answers · weighted kappa {_num(stats['weighted_kappa'])}"
-                f" · alpha {_num(stats['alpha'])} (against the mean human 'faithful' score)")
+                f" · alpha {_num(stats['alpha'])} (against the mean human 'faithful' score)"
+                f" · scores saved as {judge_name(settings)}")
         if unknown:
             note += f" · {unknown} rated answers skipped (their passages are not in this session)"
         return note, rows
