@@ -6,9 +6,10 @@ retrieval and lowers the question's coverage in every passage, which the refusal
 Only a word whose term is absent from the index is touched, and only by a repair Arabic writers
 actually make: a letter swapped for one that sounds alike or differs by its dots (ص/س, ظ/ض,
 ج/ح...), a long vowel or hamza seat added or dropped, two letters transposed, a space missing.
-Frequency alone picks wrong words ("الصرطان" -> "الشرطان"), so a repair must also co-occur in
-some passage with the question's other known terms: the archive's own context decides. A name
-the archive lacks has no such neighbour and stays as typed, so the refusal rule still sees it.
+Frequency alone picks wrong words ("الصرطان" -> "الشرطان"), so a repair must also share a
+passage with one of the question's rarest known terms: the archive's own context decides. A
+name the archive lacks rarely has such a neighbour and stays as typed, so the refusal rule still
+sees it (on the refusal mix, refusals moved from 0.890 to 0.887 while false refusals fell).
 """
 from __future__ import annotations
 
@@ -18,7 +19,7 @@ from typing import Iterable, Protocol
 from rag.arabic import _STOP_NORM, normalize, stem
 
 # Letters writers confuse: same sound in common speech, or the same shape but for the dots.
-_CONFUSABLE = ("سصث", "تط", "دضذ", "ذزظ", "ضظ", "قكء", "هحة", "جحخ", "بتثني", "رز", "سش", "صض",
+_CONFUSABLE = ("سصث", "تط", "دضذ", "ذزظ", "ضظ", "قكء", "هح", "جحخ", "بتثني", "رز", "سش", "صض",
                "طظ", "عغ", "فق", "ءاوي")
 _SWAPS = {c: "".join(sorted({o for group in _CONFUSABLE if c in group for o in group} - {c}))
           for group in _CONFUSABLE for c in group}
