@@ -23,7 +23,7 @@ from typing import Sequence
 import numpy as np
 
 from evals.gold import load_questions
-from evals.run import build_eval_index
+from evals.run import build_eval_index, script_main
 from rag.answer import _WEIGHTS, refusal_features
 from rag.config import Settings, load_settings
 from rag.retrieve import HybridRetriever
@@ -118,4 +118,4 @@ def _sigmoid(z: np.ndarray) -> np.ndarray:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(script_main(main))

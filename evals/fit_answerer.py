@@ -22,7 +22,7 @@ import numpy as np
 
 from evals.gold import load_questions
 from evals.metrics import contains_gold
-from evals.run import build_eval_index
+from evals.run import build_eval_index, script_main
 from rag.answer import _SENT_W, SENTENCE_FEATURES, sentence_matrix
 from rag.config import Settings, load_settings
 from rag.retrieve import HybridRetriever
@@ -121,4 +121,4 @@ def main(argv=None) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(script_main(main))

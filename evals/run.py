@@ -223,6 +223,15 @@ def _bar(total: int, show: bool):
 
 # --- the CLI -----------------------------------------------------------------------------
 
+def script_main(main: Callable[[], int]) -> int:
+    """Run a `python -m evals.X` script: our errors become one line naming the fix, exit 2."""
+    try:
+        return main()
+    except RagError as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 2
+
+
 def cli_eval(args, settings: Settings) -> int:
     """`rag eval`: run, print a table (or the JSON summary), write the report when asked."""
     if args.compare and not args.report:

@@ -13,7 +13,7 @@ import argparse
 import sys
 from pathlib import Path
 
-from evals.run import run_eval
+from evals.run import run_eval, script_main
 from rag.config import load_settings
 
 QA = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "qa"
@@ -70,4 +70,4 @@ def main(argv=None) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(script_main(main))

@@ -30,8 +30,8 @@ from rag.types import Answer, Hit
 REFUSAL_THRESHOLD = 0.75
 ANSWER_HITS = 5  # passages the extractive answerer reads (Settings.k by default)
 MAX_SENTENCES = 2
-COS_DELTA = 0.02  # the same, in cosine, on the cross-lingual route
-LEAD_MIN_CONFIDENCE = 0.5  # the short answer leads only when the sentence is this likely right
+COS_DELTA = 0.02  # cross-lingual route: a second sentence within this cosine of the best one
+LEAD_MIN_CONFIDENCE = 0.5  # the short answer leads only when its sentence wins this softmax share
 
 @dataclass(frozen=True)
 class _Sentence:

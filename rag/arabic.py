@@ -74,6 +74,11 @@ def stem(token: str) -> str:
 _STOP_NORM = frozenset(normalize(w) for w in STOPWORDS)
 
 
+def is_stopword(token: str) -> bool:
+    """Whether a normalized token is a stop word (analyze drops it)."""
+    return token in _STOP_NORM
+
+
 def analyze(text: str, *, stemming: bool = True) -> list[str]:
     """Index/query terms: normalized tokens without stop words, light-stemmed."""
     toks = [t for t in tokenize(text) if t not in _STOP_NORM]

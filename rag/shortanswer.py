@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 
-from rag.arabic import STOPWORDS, analyze, normalize
+from rag.arabic import analyze, is_stopword, normalize
 
 _WORD = re.compile(r"[^\W_]+")
 _PUNCT = re.compile(r"[،,.:؛;()\[\]\-–—«»\"!?؟]")
@@ -49,7 +49,6 @@ def question_type(question: str) -> str:
     return ""
 
 
-_STOP_NORM = frozenset(normalize(w) for w in STOPWORDS)
 _NAME_PARTS = frozenset(normalize(w) for w in "بن ابن بنت أبو أبي عبد آل".split())
 _ADVERB = re.compile(r"(?:يا|يًا|ياً)$")  # "تاريخيا", "حاليا"
 
@@ -72,7 +71,7 @@ def lead_answer(question: str, sentence: str) -> str:
     if kind in ("name", "place"):
         if any(c.isdigit() for w in words for c in w) or len(words) > 4:
             return ""
-        if any(w in _STOP_NORM for w in words) or _ADVERB.search(words[0]):
+        if any(is_stopword(w) for w in words) or _ADVERB.search(words[0]):
             return ""
         if kind == "name" and words[0].startswith(("و", "ف")) and not words[0].startswith(("وا", "فا", "فر", "في")):
             return ""  # a conjunction-led word ("وتقدم تجربة") is the next clause, not a name

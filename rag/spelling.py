@@ -16,7 +16,7 @@ from __future__ import annotations
 import re
 from typing import Iterable, Protocol
 
-from rag.arabic import _STOP_NORM, normalize, stem
+from rag.arabic import is_stopword, normalize, stem
 
 # Letters writers confuse: same sound in common speech, or the same shape but for the dots.
 _CONFUSABLE = ("سصث", "تط", "دضذ", "ذزظ", "ضظ", "قكء", "هح", "جحخ", "بتثني", "رز", "سش", "صض",
@@ -39,7 +39,7 @@ class Vocabulary(Protocol):
 
 def _term(word: str) -> str | None:
     """The index term of a normalized word; None for a stop word."""
-    return None if word in _STOP_NORM else stem(word)
+    return None if is_stopword(word) else stem(word)
 
 
 def candidates(word: str, first: bool = False) -> list[list[str]]:
@@ -49,7 +49,7 @@ def candidates(word: str, first: bool = False) -> list[list[str]]:
     splits = []
     for i in range(2, len(word) - 1):
         a, b = word[:i], word[i:]
-        if (len(a) >= 4 and len(b) >= 4) or (first and a in _STOP_NORM and len(b) >= 3):
+        if (len(a) >= 4 and len(b) >= 4) or (first and is_stopword(a) and len(b) >= 3):
             splits.append(f"{a} {b}")
     if word[0] in _PROCLITICS and len(word) > 4:
         splits.append(word[1:])

@@ -115,6 +115,7 @@ class Store:
         if conn is not None:
             conn.close()
             self._local.conn = None
+            self._local.vocab = False
         for suffix in ("", "-wal", "-shm"):
             Path(str(self._db_path) + suffix).unlink(missing_ok=True)
 
@@ -274,7 +275,7 @@ class Store:
         terms = [t for t in terms if any(ch.isalnum() for ch in t)]
         if not terms:
             return []
-        match = " OR ".join('"' + t.replace('"', '""') + '"' for t in terms)
+        match = " OR ".join(map(_fts_phrase, terms))
         where, params = _sql_where(filters)
         sql = (
             "SELECT c.chunk_id, bm25(chunks_fts) AS s FROM chunks_fts "
@@ -294,7 +295,9 @@ class Store:
         if not terms:
             return {}
         c = self.db
-        c.execute("CREATE VIRTUAL TABLE IF NOT EXISTS temp.chunks_vocab USING fts5vocab(main, chunks_fts, row)")
+        if not getattr(self._local, "vocab", False):  # a temp table lives with its connection
+            c.execute("CREATE VIRTUAL TABLE IF NOT EXISTS temp.chunks_vocab USING fts5vocab(main, chunks_fts, row)")
+            self._local.vocab = True
         out: dict[str, int] = {}
         for i in range(0, len(terms), 500):
             part = terms[i:i + 500]
@@ -307,8 +310,7 @@ class Store:
         terms, others = list(terms), list(others)
         if not terms or not others:
             return 0
-        q = lambda t: '"' + t.replace('"', '""') + '"'  # noqa: E731
-        match = " AND ".join(map(q, terms)) + " AND (" + " OR ".join(map(q, others)) + ")"
+        match = " AND ".join(map(_fts_phrase, terms)) + " AND (" + " OR ".join(map(_fts_phrase, others)) + ")"
         try:
             return self.db.execute("SELECT count(*) FROM (SELECT 1 FROM chunks_fts WHERE chunks_fts MATCH ? "
                                    "LIMIT 100)", (match,)).fetchone()[0]
@@ -376,6 +378,11 @@ class Store:
         sql_ids = {r[0] for r in self.db.execute("SELECT chunk_id FROM chunks")}
         got = self._collection.get(include=[])
         return sql_ids, set(got["ids"])
+
+
+def _fts_phrase(term: str) -> str:
+    """A term quoted as an FTS5 phrase, so no term can act as query syntax."""
+    return '"' + term.replace('"', '""') + '"'
 
 
 def _chroma_meta(c: Chunk) -> dict:

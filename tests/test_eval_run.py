@@ -236,3 +236,12 @@ def test_answerer_fit_learns_the_sentence_choice_and_reads_real_candidates(gold,
     w = fit_choice(synth)
     assert w[0] > 5 * abs(w[1]) and accuracy(synth, w) == (1.0, 1.0)
     assert accuracy(synth, -w)[0] < 0.2
+
+
+def test_eval_scripts_report_bad_input_in_one_line(settings, tmp_path, capsys):
+    from evals.run import script_main
+
+    missing = tmp_path / "no-such.questions.jsonl"
+    assert script_main(lambda: run_eval(settings, missing, embedder=FakeEmbedder()) and 0) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.startswith(f"error: {missing}") and "check the path" in err and "\n" not in err
