@@ -29,7 +29,6 @@ from rag.config import Settings, load_settings
 from rag.retrieve import HybridRetriever
 
 QA = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "qa"
-FEATURES = tuple(_WEIGHTS)
 
 
 def fit_logistic(X: np.ndarray, y: np.ndarray, l2: float = 1.0, steps: int = 3000,
@@ -52,7 +51,7 @@ def frontier(scores: np.ndarray, answerable: np.ndarray, thresholds: Sequence[fl
 
 
 def collect(settings: Settings, questions: Path, contexts: Path, distractors: Sequence[Path], embedder,
-            limit: int | None = None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+            features: Sequence[str], limit: int | None = None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """(features, answerable, held-out mask) for each question, retrieved as the chain does."""
     store, _ = build_eval_index(settings, contexts, distractors, "arabic", embedder)
     retriever = HybridRetriever(store.settings, store)
@@ -61,7 +60,7 @@ def collect(settings: Settings, questions: Path, contexts: Path, distractors: Se
         if limit and i >= limit:
             break
         f = refusal_features(q.question, retriever.search(q.question, k=settings.k))
-        rows.append([f[name] for name in FEATURES])
+        rows.append([f[name] for name in features])
         labels.append(not q.expects_refusal)
         held.append(zlib.crc32(q.id.encode()) % 2 == 1)
     return np.array(rows, dtype=float), np.array(labels), np.array(held)
@@ -76,6 +75,8 @@ def main(argv=None) -> int:
                     help="extra answerable questions, over --answerable-contexts")
     ap.add_argument("--answerable-contexts", type=Path, default=QA / "xquad_ar.contexts.jsonl")
     ap.add_argument("--distractors", nargs="*", type=Path, default=[QA.parent / "news" / "ant5000"])
+    ap.add_argument("--features", nargs="+", default=list(_WEIGHTS),
+                    help="refusal_features to fit on (default: those the shipped rule uses)")
     ap.add_argument("--limit", type=int)
     args = ap.parse_args(argv)
     if not args.questions.is_file():
@@ -85,12 +86,13 @@ def main(argv=None) -> int:
 
     settings = load_settings(data_dir=args.data_dir)
     embedder = get_embedder(settings)
-    X, y, held = collect(settings, args.questions, args.contexts, args.distractors, embedder, args.limit)
+    X, y, held = collect(settings, args.questions, args.contexts, args.distractors, embedder, args.features,
+                         args.limit)
     Xa = np.zeros((0, X.shape[1]))
     held_a = np.zeros(0, dtype=bool)
     if args.answerable.is_file():
         Xa, ya, held_a = collect(settings, args.answerable, args.answerable_contexts, args.distractors,
-                                 embedder, args.limit)
+                                 embedder, args.features, args.limit)
         Xa, held_a = Xa[ya], held_a[ya]
     scores, scores_a = np.zeros(len(y)), np.zeros(len(Xa))
     for half in (True, False):  # each half scored by the fit on the other
@@ -105,7 +107,7 @@ def main(argv=None) -> int:
         print(f"  threshold {t:.2f}: unanswerable refused {row['refused_unanswerable']:.3f}, "
               f"answerable refused {row['refused_answerable']:.3f}{extra}")
     w, b = fit_logistic(np.concatenate([X, Xa]), np.concatenate([y, np.ones(len(Xa), bool)]))
-    print("weights:", {name: round(float(v), 3) for name, v in zip(FEATURES, w)}, "bias:", round(b, 3))
+    print("weights:", {name: round(float(v), 3) for name, v in zip(args.features, w)}, "bias:", round(b, 3))
     fitted = _sigmoid(X @ w + b)
     t90 = float(np.quantile(fitted[~y], 0.9)) if (~y).any() else 0.5
     print(f"threshold refusing 90% of the mix's unanswerable (this fit): {t90:.3f}; there the mix's "

@@ -3,10 +3,13 @@
 normalize: NFKC (folds presentation forms from PDFs), drops diacritics and tatweel, unifies
 alef/hamza forms, alef maqsura and ta marbuta. analyze: normalized word tokens, stop words
 dropped, light-stemmed (Larkey's light10 affixes), so "والتنظيمات" and "التنظيم" meet.
+roots: the same tokens reduced to their root (ISRI), so derivations light stemming keeps apart
+meet too ("تأسيس" / "مؤسس" / "أسسها"); too coarse for the index, used to score sentences.
 Bump NORMALIZER_VERSION whenever output changes: the index records it and refuses a mismatch.
 """
 from __future__ import annotations
 
+import functools
 import re
 import unicodedata
 
@@ -84,6 +87,30 @@ def analyze(text: str, *, stemming: bool = True) -> list[str]:
     toks = [t for t in tokenize(text) if t not in _STOP_NORM]
     return [stem(t) for t in toks] if stemming else toks
 
+
+
+@functools.lru_cache(maxsize=None)
+def _isri():
+    from nltk.stem.isri import ISRIStemmer  # imported on first use: nltk takes ~1 s to load
+
+    return ISRIStemmer()
+
+
+@functools.lru_cache(maxsize=200_000)
+def root(word: str) -> str:
+    """The ISRI root of a word as written (hamza seats kept: ISRI reads them), normalized after.
+
+    Short, non-Arabic and digit tokens are kept as they are.
+    """
+    if len(word) <= 3 or not _ARABIC_CHAR.search(word):
+        return normalize(word)
+    return normalize(_isri().stem(word))
+
+
+def roots(text: str) -> list[str]:
+    """Roots of the content words of `text` (stop words dropped, as in analyze)."""
+    words = _TOKEN.findall(_DIACRITICS.sub("", unicodedata.normalize("NFKC", text)))
+    return [root(w) for w in words if normalize(w) not in _STOP_NORM]
 
 
 _SENTENCE_END = re.compile(r"(?<=[.!?؟!؛])\s+|\n+")

@@ -239,3 +239,17 @@ def test_a_diacritic_does_not_make_one_word_look_like_a_name():
 
     sentence = "أُطلق برنامج «مسار» في مارس 2017 بمبادرة من وزارة العدل وبالشراكة مع جامعتين محليتين."
     assert lead_answer("من هو مؤسس برنامج مسار؟", sentence) == ""
+
+
+def test_a_sentence_sharing_only_roots_with_the_question_is_chosen():
+    """"تأسيس" and "تأسست" differ after light stemming; their root (أسس) is what ties them."""
+    from rag.answer import SENTENCE_FEATURES, _ranked, sentence_matrix
+
+    facts = ("تضم الجامعة العربية اثنتين وعشرين دولة عضوا في القارتين. "
+             "تأسست الجامعة لتنسيق السياسات بين الدول العربية.")
+    question = "ما سبب تأسيس الجامعة؟"
+    cands, X = sentence_matrix(question, make_hits(facts))
+    cov, root = SENTENCE_FEATURES.index("coverage"), SENTENCE_FEATURES.index("root_coverage")
+    assert X[0, cov] == X[1, cov] and X[1, root] > X[0, root]
+    ranked = _ranked(question, make_hits(facts))
+    assert ranked[0][1].text.startswith("تأسست الجامعة")

@@ -1,7 +1,7 @@
 """Arabic analysis shared by the index and the queries: what must meet, and what must not."""
 from __future__ import annotations
 
-from rag.arabic import analyze, is_arabic, normalize, sentences, stem, tokenize
+from rag.arabic import analyze, is_arabic, normalize, roots, sentences, stem, tokenize
 
 
 def test_normalize_folds_spelling_variants():
@@ -25,6 +25,14 @@ def test_stop_words_and_fused_question_words_are_dropped():
     assert analyze("ما هو الحزب الذي يرأسه أردوغان؟") == analyze("ماهو الحزب الذي يرأسه أردوغان؟")
     assert "ماهي" not in analyze("ماهي عاصمة لبنان") and analyze("ماهي عاصمة لبنان") == analyze("عاصمة لبنان")
     assert analyze("what is the capital") == ["capital"]
+
+
+def test_roots_join_derivations_light_stemming_keeps_apart():
+    assert analyze("تأسست") != analyze("التأسيس") != analyze("أسسها")
+    assert roots("تأسست") == roots("التأسيس") == roots("أسسها") == ["اسس"]
+    assert roots("المدرسة والمدارس يدرسون") == ["درس"] * 3
+    assert roots("تأثيرات") == roots("تأثر") == ["اثر"]
+    assert roots("ما هي عاصمة لبنان؟ Paris 2014") == [*roots("عاصمة لبنان"), "paris", "2014"]
 
 
 def test_tokens_are_letters_and_digits_only():

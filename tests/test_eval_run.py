@@ -203,8 +203,9 @@ def test_calibration_fits_a_separable_rule_and_reports_the_frontier(gold, settin
     from evals.calibrate import collect, fit_logistic, frontier
 
     q, c, d = gold
-    X, y, held = collect(settings, q, c, [d], FakeEmbedder())
-    assert X.shape == (len(QUESTIONS), X.shape[1]) and y.sum() == 6 and held.dtype == bool
+    X, y, held = collect(settings, q, c, [d], FakeEmbedder(), ["sentence_coverage", "root_coverage"])
+    assert X.shape == (len(QUESTIONS), 2) and y.sum() == 6 and held.dtype == bool
+    assert X[y, 1].mean() > X[~y, 1].mean()  # the archive's own answers share the question's roots
     rng = np.random.default_rng(0)
     Xs = np.concatenate([rng.normal(1, 0.3, (50, 2)), rng.normal(-1, 0.3, (50, 2))])
     ys = np.array([True] * 50 + [False] * 50)
