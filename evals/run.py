@@ -207,7 +207,7 @@ def _config(store: Store, questions, contexts, distractors, k, answers, retrieva
         "llm_model": (s.llm_model or s.gguf_path) if assistant and assistant.mode == "llm" else None,
         "embedding_model": store.embedder.model_id, "chunk_tokens": s.chunk_tokens,
         "chunk_overlap_tokens": s.chunk_overlap_tokens, "fetch_k": s.fetch_k, "rrf_k": s.rrf_k,
-        "dense_weight": s.dense_weight, "lexical_weight": s.lexical_weight,
+        "dense_weight": s.dense_weight, "lexical_weight": s.lexical_weight, "root_weight": s.root_weight,
         "per_doc_cap": s.per_doc_cap, "reranker_model": s.reranker_model,
         "refusal_threshold": s.refusal_threshold,
     }

@@ -13,7 +13,7 @@ import functools
 import re
 import unicodedata
 
-NORMALIZER_VERSION = "ar-3"
+NORMALIZER_VERSION = "ar-4"
 
 _DIACRITICS = re.compile(r"[\u0610-\u061A\u064B-\u065F\u0670\u06D6-\u06ED\u0640]")
 _ALEF = re.compile(r"[\u0622\u0623\u0625\u0671\u0672\u0673]")
@@ -96,6 +96,11 @@ def _isri():
     return ISRIStemmer()
 
 
+# A hamza radical keeps its seat in ISRI's output (مؤسس -> ؤسس, تأسيس -> أسس; رئيس -> رئس, رأس -> رأس):
+# one letter for all seats lets the roots meet.
+_HAMZA_RADICAL = str.maketrans("أإآؤئء", "اااااا")
+
+
 @functools.lru_cache(maxsize=200_000)
 def root(word: str) -> str:
     """The ISRI root of a word as written (hamza seats kept: ISRI reads them), normalized after.
@@ -104,7 +109,7 @@ def root(word: str) -> str:
     """
     if len(word) <= 3 or not _ARABIC_CHAR.search(word):
         return normalize(word)
-    return normalize(_isri().stem(word))
+    return normalize(_isri().stem(word).translate(_HAMZA_RADICAL))
 
 
 def roots(text: str) -> list[str]:

@@ -46,9 +46,10 @@ class Settings:
     # Retrieval.
     k: int = 5
     fetch_k: int = 40
-    rrf_k: int = 30  # fusion tuned on ARCD/XQuAD with distractors (evals.tables, README)
+    rrf_k: int = 20  # fusion tuned on ARCD/XQuAD with distractors (README, "Retrieval")
     dense_weight: float = 1.0
-    lexical_weight: float = 1.3
+    lexical_weight: float = 1.0  # BM25 over light-stemmed terms
+    root_weight: float = 0.5  # BM25 over Arabic roots (0 turns it off)
     per_doc_cap: int = 2
     reranker_model: str = ""
     # Answering.

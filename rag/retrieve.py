@@ -1,5 +1,6 @@
-"""Hybrid retrieval: dense (e5 in Chroma) + lexical (BM25 over Arabic-analyzed terms in
-SQLite FTS5), fused by weighted reciprocal rank, then near-duplicates collapsed and a
+"""Hybrid retrieval: dense (e5 in Chroma) + lexical (BM25 over light-stemmed Arabic terms in
+SQLite FTS5, and with a lighter weight BM25 over Arabic roots, which joins derivations stems
+keep apart), fused by weighted reciprocal rank, then near-duplicates collapsed and a
 per-document cap applied so one long article cannot crowd out the rest.
 
 RRF instead of score mixing: e5 cosines bunch at 0.8-0.9 and BM25 scores are unbounded, so
@@ -37,11 +38,13 @@ class HybridRetriever:
         s = self.settings
         k = k or s.k
         fetch = max(s.fetch_k, 4 * k)
-        dense = lexical = []
+        dense = lexical = rooted = []
         if mode in ("hybrid", "dense"):
             dense = self.store.dense_search(self.store.embedder.embed_query(query), fetch, filters)
         if mode in ("hybrid", "lexical"):
             lexical = self.store.lexical_search(query, fetch, filters)
+        if mode == "hybrid" and s.root_weight:
+            rooted = self.store.lexical_search(query, fetch, filters, field="roots")
         fused: dict[str, float] = {}
         d_rank = {h.chunk_id: i for i, h in enumerate(dense)}
         d_sim = {h.chunk_id: h.similarity for h in dense}
@@ -50,6 +53,8 @@ class HybridRetriever:
             fused[cid] = fused.get(cid, 0.0) + s.dense_weight / (s.rrf_k + r + 1)
         for cid, r in l_rank.items():
             fused[cid] = fused.get(cid, 0.0) + s.lexical_weight / (s.rrf_k + r + 1)
+        for r, (cid, _) in enumerate(rooted):
+            fused[cid] = fused.get(cid, 0.0) + s.root_weight / (s.rrf_k + r + 1)
         order = sorted(fused, key=lambda c: (-fused[c], c))
         chunks = self.store.chunks(order)
         hits = [Hit(chunks[c], fused[c], d_sim.get(c), d_rank.get(c), l_rank.get(c))

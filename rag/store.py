@@ -1,6 +1,7 @@
 """The index: a Chroma collection (dense, cosine) + a SQLite database beside it holding the
-manifest, the document and file tables, chunk texts and an FTS5 lexical index over
-Arabic-analyzed terms. This module is the only one that imports chromadb.
+manifest, the document and file tables, chunk texts and two FTS5 lexical indexes: light-stemmed
+Arabic terms, and Arabic roots (coarser: they join derivations stems keep apart, so retrieval
+fuses them as a third, lighter-weighted ranking). This module is the only one that imports chromadb.
 
 Write order makes a killed run safe to repeat: vectors are upserted first (idempotent ids),
 then the SQLite transaction that records the document commits last, so a document counts as
@@ -19,7 +20,7 @@ from urllib.parse import urlparse
 
 import numpy as np
 
-from rag.arabic import NORMALIZER_VERSION, analyze
+from rag.arabic import NORMALIZER_VERSION, analyze, roots
 from rag.config import Settings
 from rag.errors import IndexMismatchError, StoreUnavailableError
 from rag.types import Chunk, DocInfo, Filters, SourceDoc
@@ -38,12 +39,19 @@ CREATE TABLE IF NOT EXISTS chunks (
   "end" INTEGER, section TEXT, text TEXT);
 CREATE INDEX IF NOT EXISTS chunks_doc ON chunks(doc_id);
 CREATE VIRTUAL TABLE IF NOT EXISTS chunks_fts USING fts5(terms, tokenize="unicode61 remove_diacritics 0");
+CREATE VIRTUAL TABLE IF NOT EXISTS roots_fts USING fts5(terms, tokenize="unicode61 remove_diacritics 0");
 """
+LEXICAL_FIELDS = {"terms": "chunks_fts", "roots": "roots_fts"}
 
 
 def lexical_terms(text: str, analyzer: str) -> str:
     """What the FTS index stores and queries: Arabic-analyzed terms, or the raw text ("plain")."""
     return " ".join(analyze(text)) if analyzer == "arabic" else text.lower()
+
+
+def root_terms(text: str, analyzer: str) -> str:
+    """What the roots index stores and queries; empty for the plain baseline analyzer."""
+    return " ".join(roots(text)) if analyzer == "arabic" else ""
 
 
 @dataclass(frozen=True)
@@ -212,8 +220,11 @@ class Store:
                         'INSERT INTO chunks (chunk_id, doc_id, ordinal, start, "end", section, text) '
                         "VALUES (?,?,?,?,?,?,?)",
                         (ch.id, ch.doc_id, ch.ordinal, ch.start, ch.end, ch.section, ch.text))
-                    terms = lexical_terms(f"{ch.title}\n{ch.section}\n{ch.text}", analyzer)
-                    c.execute("INSERT INTO chunks_fts (rowid, terms) VALUES (?, ?)", (cur.lastrowid, terms))
+                    full = f"{ch.title}\n{ch.section}\n{ch.text}"
+                    c.execute("INSERT INTO chunks_fts (rowid, terms) VALUES (?, ?)",
+                              (cur.lastrowid, lexical_terms(full, analyzer)))
+                    c.execute("INSERT INTO roots_fts (rowid, terms) VALUES (?, ?)",
+                              (cur.lastrowid, root_terms(full, analyzer)))
 
     def remove_docs(self, doc_ids: Sequence[str]) -> int:
         doc_ids = list(doc_ids)
@@ -230,7 +241,9 @@ class Store:
         for i in range(0, len(doc_ids), 500):
             part = doc_ids[i:i + 500]
             ph = ",".join("?" * len(part))
-            c.execute(f"DELETE FROM chunks_fts WHERE rowid IN (SELECT rowid FROM chunks WHERE doc_id IN ({ph}))", part)
+            for table in LEXICAL_FIELDS.values():
+                c.execute(f"DELETE FROM {table} WHERE rowid IN (SELECT rowid FROM chunks WHERE doc_id IN ({ph}))",
+                          part)
             c.execute(f"DELETE FROM chunks WHERE doc_id IN ({ph})", part)
             n += c.execute(f"DELETE FROM docs WHERE doc_id IN ({ph})", part).rowcount
         return n
@@ -252,8 +265,11 @@ class Store:
             'SELECT c.rowid, d.title, c.section, c.text FROM chunks c JOIN docs d ON d.doc_id = c.doc_id').fetchall()
         with self._tx() as c:
             c.execute("DELETE FROM chunks_fts")
+            c.execute("DELETE FROM roots_fts")
             c.executemany("INSERT INTO chunks_fts (rowid, terms) VALUES (?, ?)",
                           ((r[0], lexical_terms(f"{r[1]}\n{r[2]}\n{r[3]}", analyzer)) for r in rows))
+            c.executemany("INSERT INTO roots_fts (rowid, terms) VALUES (?, ?)",
+                          ((r[0], root_terms(f"{r[1]}\n{r[2]}\n{r[3]}", analyzer)) for r in rows))
             c.execute("INSERT OR REPLACE INTO meta VALUES ('lexical_analyzer', ?)", (analyzer,))
             c.execute("INSERT OR REPLACE INTO meta VALUES ('normalizer_version', ?)", (NORMALIZER_VERSION,))
 
@@ -268,20 +284,23 @@ class Store:
         )
         return [DenseHit(cid, 1.0 - float(d)) for cid, d in zip(res["ids"][0], res["distances"][0])]
 
-    def lexical_search(self, query: str, k: int, filters: Filters = Filters()) -> list[tuple[str, float]]:
-        """BM25 over the FTS5 index: (chunk_id, score) best first; score = -bm25 (higher better)."""
+    def lexical_search(self, query: str, k: int, filters: Filters = Filters(),
+                       field: str = "terms") -> list[tuple[str, float]]:
+        """BM25 over an FTS5 index (field: "terms" or "roots"): (chunk_id, score) best first;
+        score = -bm25 (higher better)."""
         analyzer = self.manifest().get("lexical_analyzer", "arabic")
-        terms = sorted(set(lexical_terms(query, analyzer).split()))
+        table = LEXICAL_FIELDS[field]
+        terms = sorted(set((lexical_terms if field == "terms" else root_terms)(query, analyzer).split()))
         terms = [t for t in terms if any(ch.isalnum() for ch in t)]
         if not terms:
             return []
         match = " OR ".join(map(_fts_phrase, terms))
         where, params = _sql_where(filters)
         sql = (
-            "SELECT c.chunk_id, bm25(chunks_fts) AS s FROM chunks_fts "
-            "JOIN chunks c ON c.rowid = chunks_fts.rowid "
+            f"SELECT c.chunk_id, bm25({table}) AS s FROM {table} "
+            f"JOIN chunks c ON c.rowid = {table}.rowid "
             + ("JOIN docs d ON d.doc_id = c.doc_id " if where else "")
-            + f"WHERE chunks_fts MATCH ? {where} ORDER BY s LIMIT ?"
+            + f"WHERE {table} MATCH ? {where} ORDER BY s LIMIT ?"
         )
         try:
             rows = self.db.execute(sql, [match, *params, k]).fetchall()

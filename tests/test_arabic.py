@@ -31,7 +31,8 @@ def test_roots_join_derivations_light_stemming_keeps_apart():
     assert analyze("تأسست") != analyze("التأسيس") != analyze("أسسها")
     assert roots("تأسست") == roots("التأسيس") == roots("أسسها") == ["اسس"]
     assert roots("المدرسة والمدارس يدرسون") == ["درس"] * 3
-    assert roots("تأثيرات") == roots("تأثر") == ["اثر"]
+    assert roots("تأثيرات") == roots("تأثر") == roots("مؤثر") == ["اثر"]
+    assert roots("مؤسس") == roots("تأسيس") and roots("رئيس") == roots("رأس") and roots("سؤال") == roots("يسأل")
     assert roots("ما هي عاصمة لبنان؟ Paris 2014") == [*roots("عاصمة لبنان"), "paris", "2014"]
 
 

@@ -203,10 +203,31 @@ def test_normalizer_upgrade_reanalyzes_lexical_without_reembedding(settings, tmp
     store = Store(settings, FakeEmbedder())
     store.db.execute("UPDATE meta SET value='ar-0' WHERE key='normalizer_version'")
     store.db.execute("DELETE FROM chunks_fts")
+    store.db.execute("DELETE FROM roots_fts")
     emb = FakeEmbedder()
     r = ingest(settings, [arch], emb)
     assert emb.calls == 0 and r.unchanged == 2
     assert Store(settings, emb).lexical_search("تمويل", 5)
+    assert Store(settings, emb).lexical_search("الممولين", 5, field="roots")
+
+
+def test_roots_index_joins_derivations_and_hybrid_search_uses_it(settings, tmp_path):
+    """"مؤسسو" / "تأسيس" share no light stem with "تأسست", only the root أسس."""
+    arch = tmp_path / "arch"
+    write_article(arch, "a.txt", "تقرير عن الحركة", "تأسست الحركة في مدينة صغيرة على يد مجموعة من الطلاب.")
+    write_article(arch, "b.txt", "تقرير عن الحدود", "تراقب الدوريات الحدود الجنوبية ليلا ونهارا.")
+    ingest(settings, [arch])
+    store = Store(settings, FakeEmbedder())
+    assert not store.lexical_search("التأسيس", 5)
+    (top, _), = store.lexical_search("التأسيس", 5, field="roots")
+    assert store.chunks([top])[top].title == "تقرير عن الحركة"
+    s = settings.replace(dense_weight=0.0, lexical_weight=0.0)
+    (hit,) = HybridRetriever(s, store).search("التأسيس", k=1)
+    assert hit.chunk.title == "تقرير عن الحركة" and hit.score > 0  # only the roots ranking scored it
+    assert HybridRetriever(s.replace(root_weight=0.0), store).search("التأسيس", k=1)[0].score == 0
+    (arch / "a.txt").unlink()
+    ingest(settings, [arch], prune=True)
+    assert not store.lexical_search("التأسيس", 5, field="roots")  # removed with its document
 
 
 class ReverseReranker:

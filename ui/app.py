@@ -29,7 +29,7 @@ from ui.uploads import ingest_uploads
 STATIC = Path(__file__).parent / "static"
 # Settings worth recording with a rating; secrets (API key, auth) and paths stay out.
 RATED_SETTINGS = ("embedding_model", "lexical_analyzer", "k", "fetch_k", "rrf_k", "dense_weight",
-                  "lexical_weight", "per_doc_cap", "reranker_model", "answer_mode", "llm_model",
+                  "lexical_weight", "root_weight", "per_doc_cap", "reranker_model", "answer_mode", "llm_model",
                   "llm_temperature", "refusal_threshold", "chunk_tokens", "chunk_overlap_tokens")
 
 
