@@ -13,7 +13,7 @@ import functools
 import re
 import unicodedata
 
-NORMALIZER_VERSION = "ar-4"
+NORMALIZER_VERSION = "ar-5"
 
 _DIACRITICS = re.compile(r"[\u0610-\u061A\u064B-\u065F\u0670\u06D6-\u06ED\u0640]")
 _ALEF = re.compile(r"[\u0622\u0623\u0625\u0671\u0672\u0673]")
@@ -30,6 +30,7 @@ STOPWORDS = frozenset(
     وهي وفي ومن وعلى وان وأن فقد فإن لقد له لها لهم به بها بهم فيه فيها منه منها عليه عليها
     اما أما وما وهذا وهذه كما مثل قبل بعد دون نحو لدى الا إلا سوى ذات ذو تم يتم
     ماهو ماهي ماهى وماهو وماهي مالذي ماالذي
+    ال و ف ب ل ك م ه
     the a an of in on at to for and or is are was were be by with from as that this what who
     when where which how why did does do
     """.split()
@@ -60,8 +61,8 @@ def stem(token: str) -> str:
     """Light stemming: strip one common prefix and suffixes while a 2+ letter stem remains."""
     if not _ARABIC_CHAR.search(token):
         return token
-    for p in _PREFIXES:
-        if token.startswith(p) and len(token) - len(p) >= 2:
+    for p in _PREFIXES:  # light10: an article must leave 2 letters, a bare و 3 (ولد, وزن stay whole)
+        if token.startswith(p) and len(token) - len(p) >= (3 if p == "و" else 2):
             token = token[len(p):]
             break
     for p in _PRONOUNS:  # attached pronoun; a ta marbuta before it is written ت: دورته -> دور
@@ -78,13 +79,14 @@ _STOP_NORM = frozenset(normalize(w) for w in STOPWORDS)
 
 
 def is_stopword(token: str) -> bool:
-    """Whether a normalized token is a stop word (analyze drops it)."""
-    return token in _STOP_NORM
+    """Whether a normalized token is a stop word (analyze drops it), also behind و (وأين، وكان).
+    Not behind ف: فهم (understanding) is a word."""
+    return token in _STOP_NORM or (token[:1] == "و" and token[1:] in _STOP_NORM)
 
 
 def analyze(text: str, *, stemming: bool = True) -> list[str]:
     """Index/query terms: normalized tokens without stop words, light-stemmed."""
-    toks = [t for t in tokenize(text) if t not in _STOP_NORM]
+    toks = [t for t in tokenize(text) if not is_stopword(t)]
     return [stem(t) for t in toks] if stemming else toks
 
 
@@ -115,7 +117,7 @@ def root(word: str) -> str:
 def roots(text: str) -> list[str]:
     """Roots of the content words of `text` (stop words dropped, as in analyze)."""
     words = _TOKEN.findall(_DIACRITICS.sub("", unicodedata.normalize("NFKC", text)))
-    return [root(w) for w in words if normalize(w) not in _STOP_NORM]
+    return [root(w) for w in words if not is_stopword(normalize(w))]
 
 
 _SENTENCE_END = re.compile(r"(?<=[.!?؟!؛])\s+|\n+")

@@ -25,6 +25,10 @@ def test_stop_words_and_fused_question_words_are_dropped():
     assert analyze("ما هو الحزب الذي يرأسه أردوغان؟") == analyze("ماهو الحزب الذي يرأسه أردوغان؟")
     assert "ماهي" not in analyze("ماهي عاصمة لبنان") and analyze("ماهي عاصمة لبنان") == analyze("عاصمة لبنان")
     assert analyze("what is the capital") == ["capital"]
+    # Detached clitics and date markers carry nothing ("متى و أين"، "- متى غادر؟ ال"، "656 هـ")
+    assert analyze("- متى و أين غادر خاشقجي السعودية؟ ال") == analyze("متى وأين غادر خاشقجي السعودية")
+    assert analyze("ولد سنة 656 هـ / 1258 م") == ["ولد", "سن", "656", "1258"]
+    assert analyze("وكان الفهم") == ["فهم"] and analyze("وزن") == ["وزن"]  # a bare و must leave 3 letters
 
 
 def test_roots_join_derivations_light_stemming_keeps_apart():
