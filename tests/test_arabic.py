@@ -28,6 +28,9 @@ def test_stop_words_and_fused_question_words_are_dropped():
     # Detached clitics and date markers carry nothing ("متى و أين"، "- متى غادر؟ ال"، "656 هـ")
     assert analyze("- متى و أين غادر خاشقجي السعودية؟ ال") == analyze("متى وأين غادر خاشقجي السعودية")
     assert analyze("ولد سنة 656 هـ / 1258 م") == ["ولد", "سن", "656", "1258"]
+    assert analyze("بماذا اشتهر المتنبي؟") == ["اشتهر", "متنب"]
+    assert analyze("لمن ينسب الكتاب؟") == analyze("اذكر من ينسب الكتاب") == analyze("ينسب الكتاب")
+    assert analyze("مادا حدث؟") == analyze("ماذا حدث؟") == ["حدث"]  # common misspellings of question words
     assert analyze("وكان الفهم") == ["فهم"] and analyze("وزن") == ["وزن"]  # a bare و must leave 3 letters
 
 
