@@ -6,10 +6,11 @@ retrieval and lowers the question's coverage in every passage, which the refusal
 Only a word whose term is absent from the index is touched, and only by a repair Arabic writers
 actually make: a letter swapped for one that sounds alike or differs by its dots (ص/س, ظ/ض,
 ج/ح...), a long vowel or hamza seat added or dropped, two letters transposed, a space missing.
-Frequency alone picks wrong words ("الصرطان" -> "الشرطان"), so a repair must also share a
-passage with one of the question's rarest known terms: the archive's own context decides. A
-name the archive lacks rarely has such a neighbour and stays as typed, so the refusal rule still
-sees it (on the refusal mix, refusals moved from 0.890 to 0.887 while false refusals fell).
+Frequency alone picks wrong words ("الصرطان" -> "الشرطان"), so a repair must also share
+passages with one of the question's rarest known terms more often than chance would (lift >= 2:
+in a small archive every common word meets every other, and "قيام" became "قائمة"): the
+archive's own context decides. A name the archive lacks rarely has such a neighbour and stays as
+typed, so the refusal rule still sees it. A repair to a stem under 3 letters is never made.
 """
 from __future__ import annotations
 
@@ -30,11 +31,13 @@ _ARABIC_WORD = re.compile(f"^[{_LETTERS}]+$")
 MIN_LENGTH = 4  # shorter words have too many neighbours to repair safely
 _PROCLITICS = "وفبل"  # not ك: it starts too many names
 ANCHORS = 2  # the repair must share a passage with one of the question's rarest known terms
+MIN_LIFT = 2.0  # ... at least this many times as often as chance would
 
 
 class Vocabulary(Protocol):
     def term_frequencies(self, terms: Iterable[str]) -> dict[str, int]: ...
     def cooccurrence(self, terms: Iterable[str], others: Iterable[str]) -> int: ...
+    def passage_count(self) -> int: ...
 
 
 def _term(word: str) -> str | None:
@@ -78,7 +81,7 @@ def repair_question(question: str, vocabulary: Vocabulary) -> str:
     for w, t in terms.items():
         if df.get(t) or len(w) < MIN_LENGTH or not _ARABIC_WORD.match(w) or not anchors:
             continue
-        if (fix := _repair(w, w == opening, anchors, vocabulary)) is not None:
+        if (fix := _repair(w, w == opening, {a: df[a] for a in anchors}, vocabulary)) is not None:
             fixes[w] = fix
     if not fixes:
         return question
@@ -90,16 +93,23 @@ def repair_question(question: str, vocabulary: Vocabulary) -> str:
     return "".join(out + [question[pos:]])
 
 
-def _repair(word: str, first: bool, anchors: list[str], vocabulary: Vocabulary) -> str | None:
-    """The candidate of the earliest tier sharing most passages with an anchor term."""
+def _repair(word: str, first: bool, anchors: dict[str, int], vocabulary: Vocabulary) -> str | None:
+    """The candidate of the earliest tier sharing most passages with an anchor term, and more
+    often than chance would (lift over independence, per anchor)."""
+    total = max(vocabulary.passage_count(), 1)
     for tier in candidates(word, first):
         parts = {c: [t for p in c.split() if (t := _term(p))] for c in tier}
         df = vocabulary.term_frequencies({t for ts in parts.values() for t in ts})
         best, best_n = None, 0
         for c in tier:
             ts = parts[c]
-            if ts and all(df.get(t) for t in ts) and (n := vocabulary.cooccurrence(ts, anchors)) > best_n:
-                best, best_n = c, n
+            if not ts or not all(df.get(t) and len(t) >= 3 for t in ts):
+                continue
+            df_c = min(df[t] for t in ts)
+            for anchor, df_a in anchors.items():
+                n = vocabulary.cooccurrence(ts, [anchor])
+                if n > best_n and n * total >= MIN_LIFT * df_c * df_a:
+                    best, best_n = c, n
         if best is not None:
             return best
     return None

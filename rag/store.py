@@ -336,6 +336,10 @@ class Store:
         except sqlite3.OperationalError:
             return 0
 
+    def passage_count(self) -> int:
+        """Chunks in the index (the spelling repair's chance baseline)."""
+        return self.db.execute("SELECT count(*) FROM chunks").fetchone()[0]
+
     def chunks(self, chunk_ids: Sequence[str]) -> dict[str, Chunk]:
         out: dict[str, Chunk] = {}
         ids = list(chunk_ids)
