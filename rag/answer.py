@@ -8,7 +8,8 @@ the passage's own words, not a paraphrase.
 Refusal: e5 cosine scores bunch at 0.8-0.9, so no fixed cosine cut-off. The rule combines signals
 that transfer between archives: how much of the question's (IDF-weighted) content one sentence
 of the top passages covers (by word prefix and by Arabic root), whether dense and lexical
-retrieval agree on a top passage, and how far the top dense score stands above the rest. `refusal_features` exposes them for calibration.
+retrieval agree on a top passage, and how far the top dense score stands above the rest.
+`refusal_features` exposes them for calibration.
 """
 from __future__ import annotations
 
