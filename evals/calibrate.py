@@ -22,13 +22,11 @@ from typing import Sequence
 
 import numpy as np
 
-from evals.gold import load_questions
+from evals.gold import SHARED_NEWS as NEWS, SHARED_QA as QA, load_questions
 from evals.run import build_eval_index, script_main
 from rag.answer import _WEIGHTS, refusal_features
 from rag.config import Settings, load_settings
 from rag.retrieve import HybridRetriever
-
-QA = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "qa"
 
 
 def fit_logistic(X: np.ndarray, y: np.ndarray, l2: float = 1.0, steps: int = 3000,
@@ -74,11 +72,15 @@ def main(argv=None) -> int:
     ap.add_argument("--answerable", type=Path, default=QA / "xquad_ar.questions.jsonl",
                     help="extra answerable questions, over --answerable-contexts")
     ap.add_argument("--answerable-contexts", type=Path, default=QA / "xquad_ar.contexts.jsonl")
-    ap.add_argument("--distractors", nargs="*", type=Path, default=[QA.parent / "news" / "ant5000"])
+    ap.add_argument("--distractors", nargs="*", type=Path, default=[NEWS])
     ap.add_argument("--features", nargs="+", default=list(_WEIGHTS),
                     help="refusal_features to fit on (default: those the shipped rule uses)")
     ap.add_argument("--limit", type=int)
     args = ap.parse_args(argv)
+    known = refusal_features("", [])  # the names, from a question with no passages
+    bad = [f for f in args.features if f not in known]
+    if bad:
+        ap.error(f"unknown --features {', '.join(bad)}; choose from {', '.join(known)}")
     if not args.questions.is_file():
         print(f"skipped: {args.questions} is absent")
         return 0

@@ -20,14 +20,13 @@ from typing import Sequence
 
 import numpy as np
 
-from evals.gold import load_questions
+from evals.gold import SHARED_NEWS as NEWS, SHARED_QA as QA, load_questions
 from evals.metrics import contains_gold
 from evals.run import build_eval_index, script_main
 from rag.answer import _SENT_W, SENTENCE_FEATURES, sentence_matrix
 from rag.config import Settings, load_settings
 from rag.retrieve import HybridRetriever
 
-QA = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "qa"
 SETS = {"ARCD": ("arcd.questions.jsonl", "arcd.contexts.jsonl"),
         "XQuAD-ar": ("xquad_ar.questions.jsonl", "xquad_ar.contexts.jsonl")}
 
@@ -97,7 +96,7 @@ def collect(settings: Settings, questions: Path, contexts: Path, distractors: Se
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser()
     ap.add_argument("--data-dir", required=True, type=Path)
-    ap.add_argument("--distractors", nargs="*", type=Path, default=[QA.parent / "news" / "ant5000"])
+    ap.add_argument("--distractors", nargs="*", type=Path, default=[NEWS])
     ap.add_argument("--limit", type=int)
     args = ap.parse_args(argv)
     if not QA.is_dir():

@@ -15,6 +15,11 @@ from rag.errors import BadDocumentError
 
 T = TypeVar("T")
 
+# The development data beside the repository (../shared/data): the QA sets and the news used as
+# distractors. Scripts skip with a message when it is absent.
+SHARED_QA = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "qa"
+SHARED_NEWS = SHARED_QA.parent / "news" / "ant5000"
+
 
 @dataclass(frozen=True)
 class GoldQuestion:

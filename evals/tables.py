@@ -13,11 +13,10 @@ import argparse
 import sys
 from pathlib import Path
 
+from evals.gold import SHARED_NEWS as NEWS, SHARED_QA as QA
 from evals.run import run_eval, script_main
 from rag.config import load_settings
 
-QA = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "qa"
-NEWS = QA.parent / "news" / "ant5000"
 RETRIEVAL_ROWS = [("lexical", "plain"), ("lexical", "arabic"), ("dense", "arabic"),
                   ("hybrid", "plain"), ("hybrid", "arabic")]
 

@@ -13,6 +13,7 @@ retrieval agree on a top passage, and how far the top dense score stands above t
 """
 from __future__ import annotations
 
+import functools
 import math
 import re
 from dataclasses import dataclass
@@ -43,16 +44,19 @@ class _Sentence:
     roots: frozenset[str] = frozenset()  # roots of its words: derivations light stemming misses
 
 
+@functools.lru_cache(maxsize=256)
+def _analyzed(text: str) -> tuple[tuple[str, tuple[str, ...], frozenset[str]], ...]:
+    """(sentence, its terms, its roots) for each sentence of a passage; a passage's own terms are
+    their union. Cached: the refusal rule and the answerer read the same passages per question."""
+    return tuple((text[s:e], tuple(analyze(text[s:e])), frozenset(roots(text[s:e]))) for s, e in sentences(text))
+
+
 def _candidates(hits: Sequence[Hit]) -> list[_Sentence]:
     out = []
     for i, h in enumerate(hits[:ANSWER_HITS]):
-        text = h.chunk.text
-        context = frozenset(analyze(f"{h.chunk.title} {text}"))
-        for s, e in sentences(text):
-            sent = text[s:e]
-            terms = tuple(analyze(sent))
-            if len(terms) >= 2:
-                out.append(_Sentence(i, sent, terms, context, frozenset(roots(sent))))
+        analyzed = _analyzed(h.chunk.text)
+        context = frozenset(analyze(h.chunk.title)).union(*(terms for _, terms, _ in analyzed))
+        out.extend(_Sentence(i, sent, terms, context, rts) for sent, terms, rts in analyzed if len(terms) >= 2)
     return out
 
 
@@ -93,23 +97,35 @@ SENTENCE_FEATURES = ("coverage", "context", "proximity", "type_match", "fused_ra
 _SENT_W = (3.06, 0.95, 0.63, 2.58, 0.35, 2.05, 1.3, 17.65, -0.26, 0.57, 3.87)
 
 
-def _sentence_features(s: _Sentence, hit: Hit, q_terms: set[str], q_pairs: set, idf: dict[str, float],
-                       kind: str, dense_max: float, q_roots: set[str], root_idf: dict[str, float]) -> tuple[float, ...]:
+@dataclass(frozen=True)
+class _Query:
+    """What every candidate sentence of one question is scored against."""
+
+    terms: frozenset[str]
+    pairs: frozenset[tuple[str, str]]
+    idf: dict[str, float]  # over the candidate sentences
+    kind: str  # question_type
+    dense_max: float
+    roots: frozenset[str]
+    root_idf: dict[str, float]
+
+
+def _sentence_features(s: _Sentence, hit: Hit, q: _Query) -> tuple[float, ...]:
     """Lexical fit of the sentence, plus how well BOTH retrievers rank its passage."""
-    total = sum(idf.values()) or 1.0
-    cov = sum(idf[t] for t in q_terms if t in s.terms) / total
-    ctx = sum(idf[t] for t in q_terms if t in s.context and t not in s.terms) / total
+    total = sum(q.idf.values()) or 1.0
+    cov = sum(q.idf[t] for t in q.terms if t in s.terms) / total
+    ctx = sum(q.idf[t] for t in q.terms if t in s.context and t not in s.terms) / total
     norm = normalize(s.text)
-    typed = (kind == "date" and bool(_DATE.search(norm))) or (
-        kind == "number" and bool(_NUMBER.search(norm) or _NUMBER_WORDS & set(norm.split())))
+    typed = (q.kind == "date" and bool(_DATE.search(norm))) or (
+        q.kind == "number" and bool(_NUMBER.search(norm) or _NUMBER_WORDS & set(norm.split())))
     return (
-        cov, ctx, _proximity(q_terms, s.terms), float(typed), 1.0 / (1 + s.hit_index),
+        cov, ctx, _proximity(q.terms, s.terms), float(typed), 1.0 / (1 + s.hit_index),
         1.0 / (1 + hit.dense_rank) if hit.dense_rank is not None else 0.0,
         1.0 / (1 + hit.lexical_rank) if hit.lexical_rank is not None else 0.0,
-        hit.dense_score - dense_max if hit.dense_score is not None else -0.1,
-        len(q_pairs & set(zip(s.terms, s.terms[1:]))) / (len(q_pairs) or 1),
+        hit.dense_score - q.dense_max if hit.dense_score is not None else -0.1,
+        len(q.pairs & set(zip(s.terms, s.terms[1:]))) / (len(q.pairs) or 1),
         min(len(s.terms), 40) / 40,
-        sum(root_idf[r] for r in q_roots if r in s.roots) / (sum(root_idf.values()) or 1.0),
+        sum(q.root_idf[r] for r in q.roots if r in s.roots) / (sum(q.root_idf.values()) or 1.0),
     )
 
 
@@ -121,14 +137,12 @@ def sentence_matrix(question: str, hits: Sequence[Hit]) -> tuple[list[_Sentence]
     cands = _candidates(hits)
     if not cands or not q_terms:
         return [], np.zeros((0, len(SENTENCE_FEATURES)))
-    kind = question_type(question)
-    idf = _idf(q_terms, [s.terms for s in cands])
-    q_pairs = set(zip(q_list, q_list[1:]))
-    q_roots = set(roots(question))
-    root_idf = _idf(q_roots, [s.roots for s in cands])
-    dense_max = max((h.dense_score for h in hits if h.dense_score is not None), default=0.0)
-    rows = [_sentence_features(s, hits[s.hit_index], q_terms, q_pairs, idf, kind, dense_max, q_roots, root_idf)
-            for s in cands]
+    q_roots = frozenset(roots(question))
+    q = _Query(frozenset(q_terms), frozenset(zip(q_list, q_list[1:])), _idf(q_terms, [s.terms for s in cands]),
+               question_type(question),
+               max((h.dense_score for h in hits if h.dense_score is not None), default=0.0),
+               q_roots, _idf(q_roots, [s.roots for s in cands]))
+    rows = [_sentence_features(s, hits[s.hit_index], q) for s in cands]
     return cands, np.asarray(rows, dtype=float)
 
 
@@ -237,8 +251,9 @@ def refusal_features(question: str, hits: Sequence[Hit]) -> dict[str, float]:
     """
     q_terms = set(analyze(question))
     top = list(hits[:ANSWER_HITS])
-    passages = [set(analyze(h.chunk.text)) for h in hits]
-    sents = [analyze(h.chunk.text[s:e]) for h in top for s, e in sentences(h.chunk.text)]
+    analyzed = [_analyzed(h.chunk.text) for h in hits]
+    passages = [set().union(*(terms for _, terms, _ in a)) for a in analyzed]
+    sents = [terms for a in analyzed[:ANSWER_HITS] for _, terms, _ in a]
     idf = _idf(q_terms, passages) if passages else {}
     total = sum(idf.values()) or 1.0
     prefixes = {t[:4] for t in q_terms}
@@ -247,9 +262,9 @@ def refusal_features(question: str, hits: Sequence[Hit]) -> dict[str, float]:
         return sum(idf[t] for t in q_terms if t in terms) / total
 
     q_roots = set(roots(question))
-    root_idf = _idf(q_roots, [set(roots(h.chunk.text)) for h in hits])
+    root_idf = _idf(q_roots, [frozenset().union(*(r for _, _, r in a)) for a in analyzed])
     root_total = sum(root_idf.values()) or 1.0
-    sent_roots = [set(roots(h.chunk.text[s:e])) for h in top for s, e in sentences(h.chunk.text)]
+    sent_roots = [r for a in analyzed[:ANSWER_HITS] for _, _, r in a]
 
     ranked = [h for h in top if h.dense_rank is not None or h.lexical_rank is not None]
     agree = [1.0 / (1 + max(h.dense_rank, h.lexical_rank))

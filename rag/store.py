@@ -41,7 +41,6 @@ CREATE INDEX IF NOT EXISTS chunks_doc ON chunks(doc_id);
 CREATE VIRTUAL TABLE IF NOT EXISTS chunks_fts USING fts5(terms, tokenize="unicode61 remove_diacritics 0");
 CREATE VIRTUAL TABLE IF NOT EXISTS roots_fts USING fts5(terms, tokenize="unicode61 remove_diacritics 0");
 """
-LEXICAL_FIELDS = {"terms": "chunks_fts", "roots": "roots_fts"}
 
 
 def lexical_terms(text: str, analyzer: str) -> str:
@@ -52,6 +51,17 @@ def lexical_terms(text: str, analyzer: str) -> str:
 def root_terms(text: str, analyzer: str) -> str:
     """What the roots index stores and queries; empty for the plain baseline analyzer."""
     return " ".join(roots(text)) if analyzer == "arabic" else ""
+
+
+# Each lexical field: its FTS5 table and what goes into it (for chunks and for queries alike).
+LEXICAL_FIELDS = {"terms": ("chunks_fts", lexical_terms), "roots": ("roots_fts", root_terms)}
+
+
+def _index_lexical(c: sqlite3.Connection, rows: Sequence[tuple[int, str]], analyzer: str) -> None:
+    """Fill every lexical field for (chunk rowid, title + section + text) rows."""
+    for table, terms_of in LEXICAL_FIELDS.values():
+        c.executemany(f"INSERT INTO {table} (rowid, terms) VALUES (?, ?)",
+                      ((rowid, terms_of(text, analyzer)) for rowid, text in rows))
 
 
 @dataclass(frozen=True)
@@ -210,6 +220,7 @@ class Store:
         now = time.strftime("%Y-%m-%dT%H:%M:%S")
         with self._tx() as c:
             self._delete_docs_sql(c, doc_ids)
+            lexical_rows = []
             for doc, content_hash, cs in items:
                 c.execute(
                     "INSERT OR REPLACE INTO docs VALUES (?,?,?,?,?,?,?,?,?,?,?)",
@@ -220,11 +231,8 @@ class Store:
                         'INSERT INTO chunks (chunk_id, doc_id, ordinal, start, "end", section, text) '
                         "VALUES (?,?,?,?,?,?,?)",
                         (ch.id, ch.doc_id, ch.ordinal, ch.start, ch.end, ch.section, ch.text))
-                    full = f"{ch.title}\n{ch.section}\n{ch.text}"
-                    c.execute("INSERT INTO chunks_fts (rowid, terms) VALUES (?, ?)",
-                              (cur.lastrowid, lexical_terms(full, analyzer)))
-                    c.execute("INSERT INTO roots_fts (rowid, terms) VALUES (?, ?)",
-                              (cur.lastrowid, root_terms(full, analyzer)))
+                    lexical_rows.append((cur.lastrowid, f"{ch.title}\n{ch.section}\n{ch.text}"))
+            _index_lexical(c, lexical_rows, analyzer)
 
     def remove_docs(self, doc_ids: Sequence[str]) -> int:
         doc_ids = list(doc_ids)
@@ -241,7 +249,7 @@ class Store:
         for i in range(0, len(doc_ids), 500):
             part = doc_ids[i:i + 500]
             ph = ",".join("?" * len(part))
-            for table in LEXICAL_FIELDS.values():
+            for table, _ in LEXICAL_FIELDS.values():
                 c.execute(f"DELETE FROM {table} WHERE rowid IN (SELECT rowid FROM chunks WHERE doc_id IN ({ph}))",
                           part)
             c.execute(f"DELETE FROM chunks WHERE doc_id IN ({ph})", part)
@@ -264,12 +272,9 @@ class Store:
         rows = self.db.execute(
             'SELECT c.rowid, d.title, c.section, c.text FROM chunks c JOIN docs d ON d.doc_id = c.doc_id').fetchall()
         with self._tx() as c:
-            c.execute("DELETE FROM chunks_fts")
-            c.execute("DELETE FROM roots_fts")
-            c.executemany("INSERT INTO chunks_fts (rowid, terms) VALUES (?, ?)",
-                          ((r[0], lexical_terms(f"{r[1]}\n{r[2]}\n{r[3]}", analyzer)) for r in rows))
-            c.executemany("INSERT INTO roots_fts (rowid, terms) VALUES (?, ?)",
-                          ((r[0], root_terms(f"{r[1]}\n{r[2]}\n{r[3]}", analyzer)) for r in rows))
+            for table, _ in LEXICAL_FIELDS.values():
+                c.execute(f"DELETE FROM {table}")
+            _index_lexical(c, [(r[0], f"{r[1]}\n{r[2]}\n{r[3]}") for r in rows], analyzer)
             c.execute("INSERT OR REPLACE INTO meta VALUES ('lexical_analyzer', ?)", (analyzer,))
             c.execute("INSERT OR REPLACE INTO meta VALUES ('normalizer_version', ?)", (NORMALIZER_VERSION,))
 
@@ -289,8 +294,8 @@ class Store:
         """BM25 over an FTS5 index (field: "terms" or "roots"): (chunk_id, score) best first;
         score = -bm25 (higher better)."""
         analyzer = self.manifest().get("lexical_analyzer", "arabic")
-        table = LEXICAL_FIELDS[field]
-        terms = sorted(set((lexical_terms if field == "terms" else root_terms)(query, analyzer).split()))
+        table, terms_of = LEXICAL_FIELDS[field]
+        terms = sorted(set(terms_of(query, analyzer).split()))
         terms = [t for t in terms if any(ch.isalnum() for ch in t)]
         if not terms:
             return []

@@ -215,6 +215,17 @@ def test_calibration_fits_a_separable_rule_and_reports_the_frontier(gold, settin
     assert row["refused_unanswerable"] == 1.0 and row["refused_answerable"] == 0.0
 
 
+def test_calibration_names_an_unknown_feature_and_the_choices(tmp_path, capsys):
+    import pytest
+
+    from evals.calibrate import main
+
+    with pytest.raises(SystemExit) as e:
+        main(["--data-dir", str(tmp_path), "--features", "agreement", "rootcov"])
+    err = capsys.readouterr().err
+    assert e.value.code == 2 and "unknown --features rootcov" in err and "root_coverage" in err
+
+
 def test_answerer_fit_learns_the_sentence_choice_and_reads_real_candidates(gold, settings):
     import numpy as np
 
