@@ -123,13 +123,34 @@ def roots(text: str) -> list[str]:
 
 
 _SENTENCE_END = re.compile(r"(?<=[.!?؟!؛])\s+|\n+")
+_OPEN, _CLOSE = "([«\"", ")]»\""
+
+
+def _bracketed(text: str) -> list[tuple[int, int]]:
+    """Spans inside matched brackets or quotes on one line: an aside such as
+    "(بالتركية: ...؛ ...)" is not a sentence end. An opener never closed is ignored."""
+    spans, stack = [], []
+    for i, ch in enumerate(text):
+        if ch == "\n":
+            stack.clear()
+        elif ch == '"' and stack and text[stack[-1]] == '"':
+            spans.append((stack.pop(), i))
+        elif ch in _OPEN:
+            stack.append(i)
+        elif ch in _CLOSE and stack and _OPEN.index(text[stack[-1]]) == _CLOSE.index(ch):
+            spans.append((stack.pop(), i))
+    return spans
 
 
 def sentences(text: str) -> list[tuple[int, int]]:
-    """Sentence spans (start, end) over `text`, splitting after . ! ? ؟ ؛ and at line breaks."""
+    """Sentence spans (start, end) over `text`, splitting after . ! ? ؟ ؛ and at line breaks,
+    except inside brackets and quotes."""
+    inside = _bracketed(text) if any(c in text for c in _OPEN) else []
     spans: list[tuple[int, int]] = []
     pos = 0
     for m in _SENTENCE_END.finditer(text):
+        if "\n" not in m.group() and any(a < m.start() < b for a, b in inside):
+            continue
         if text[pos:m.start()].strip():
             spans.append(_strip_span(text, pos, m.start()))
         pos = m.end()

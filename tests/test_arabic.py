@@ -54,5 +54,13 @@ def test_sentences_split_on_arabic_punctuation_and_lines():
     assert [decimal[a:b] for a, b in sentences(decimal)] == [decimal]
 
 
+def test_sentences_do_not_split_inside_brackets_or_quotes():
+    text = "محمد علي (بالتركية: محمد على پاشا؛ وبالألبانية: Mehmet Ali). حكم مصر. قال «نعم. لا» ثم مضى."
+    assert [text[a:b] for a, b in sentences(text)] == [
+        "محمد علي (بالتركية: محمد على پاشا؛ وبالألبانية: Mehmet Ali).", "حكم مصر.", "قال «نعم. لا» ثم مضى."]
+    unclosed = "رأي (غير مغلق. جملة ثانية.\nسطر"  # a stray bracket must not swallow the text
+    assert [unclosed[a:b] for a, b in sentences(unclosed)] == ["رأي (غير مغلق.", "جملة ثانية.", "سطر"]
+
+
 def test_is_arabic_by_majority_script():
     assert is_arabic("تقرير عن ISIS في العراق") and not is_arabic("A report on ISIS") and not is_arabic("2014")
