@@ -15,6 +15,8 @@ from typing import Callable, Iterable
 from rag.arabic import sentences
 from rag.types import Chunk, SourceDoc
 
+# Bump only when chunks built before would be wrong, not when boundaries merely shift (as when
+# sentences stopped splitting inside brackets): a bump makes every index re-embed from scratch.
 CHUNKER_VERSION = "para-sent-1"
 
 _PARA = re.compile(r"\n\s*\n")
