@@ -31,6 +31,7 @@ def test_stop_words_and_fused_question_words_are_dropped():
     assert analyze("بماذا اشتهر المتنبي؟") == ["اشتهر", "متنب"]
     assert analyze("لمن ينسب الكتاب؟") == analyze("اذكر من ينسب الكتاب") == analyze("ينسب الكتاب")
     assert analyze("مادا حدث؟") == analyze("ماذا حدث؟") == ["حدث"]  # common misspellings of question words
+    assert analyze("ما الاندية اللتى تلعب فيها؟ فماذا عن الحرب") == ["اند", "تلعب", "حرب"]  # misspelt التي, ف + question word
     assert analyze("وكان الفهم") == ["فهم"] and analyze("وزن") == ["وزن"]  # a bare و must leave 3 letters
 
 
