@@ -13,7 +13,7 @@ import functools
 import re
 import unicodedata
 
-NORMALIZER_VERSION = "ar-7"
+NORMALIZER_VERSION = "ar-8"
 
 _DIACRITICS = re.compile(r"[\u0610-\u061A\u064B-\u065F\u0670\u06D6-\u06ED\u0640]")
 _ALEF = re.compile(r"[\u0622\u0623\u0625\u0671\u0672\u0673]")
@@ -112,9 +112,35 @@ def root(word: str) -> str:
 
     Short, non-Arabic and digit tokens are kept as they are.
     """
-    if len(word) <= 3 or not _ARABIC_CHAR.search(word):
+    if not _ARABIC_CHAR.search(word):
         return normalize(word)
-    return normalize(_isri().stem(word).translate(_HAMZA_RADICAL))
+    r = normalize(word if len(word) <= 3 else _isri().stem(word).translate(_HAMZA_RADICAL))
+    return _weak_root(normalize(word), r)
+
+
+_WEAK = "اوي"
+_IMPERFECT = "يتن"  # not ا: hamza radicals are written ا (ارخ، اسس)
+# First-radical و verbs whose imperfect drops it (يقع، تصل، يجد): too common in questions to miss.
+_ASSIMILATED = frozenset("وقع وصل وجد وضع وقف ولد وصف وجب وزن وسع ورث وثق وهب".split())
+
+
+def _weak_root(word: str, r: str) -> str:
+    """ISRI keeps weak radicals or imperfect prefixes at random (قال -> قال, يقول -> يقل; دعا -> دعا,
+    يدعو -> دعو; وقع -> وقع, يقع -> يقع). A three-letter root with a weak middle or final radical
+    becomes its two strong radicals (قال، قول، يقول -> قل; دعا، دعو، يدعو -> دع), and an assimilated
+    imperfect gets its و back (يقع -> وقع), so the forms of one verb meet."""
+    if len(r) != 3:
+        return r
+    if "و" + r[1:] in _ASSIMILATED and r[0] in _IMPERFECT:
+        return "و" + r[1:]
+    if r[0] in _IMPERFECT and any(r[:2] + w + r[2] in word or r + w in word for w in _WEAK):
+        r = r[1:]  # ISRI dropped the weak radical and kept the prefix: يقل (يقول), يبن (يبني)
+        return r
+    if r[1] in _WEAK and r[0] not in _WEAK and r[2] not in _WEAK:
+        return r[0] + r[2]
+    if r[2] in _WEAK and r[0] not in _WEAK and r[1] not in _WEAK:
+        return r[:2]
+    return r
 
 
 def roots(text: str) -> list[str]:

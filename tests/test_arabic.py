@@ -44,6 +44,14 @@ def test_roots_join_derivations_light_stemming_keeps_apart():
     assert roots("ما هي عاصمة لبنان؟ Paris 2014") == [*roots("عاصمة لبنان"), "paris", "2014"]
 
 
+def test_roots_of_weak_verbs_meet_across_tenses_and_persons():
+    assert roots("تقع يقع وقعت") == ["وقع"] * 3 and roots("يصل وصلت") == ["وصل"] * 2  # assimilated
+    assert roots("قال يقول تقولون") == ["قل"] * 3  # hollow
+    assert roots("قيام يقوم") == ["قم"] * 2 and roots("زيارة يزور") == ["زر"] * 2
+    assert roots("دعا يدعو") == ["دع"] * 2 and roots("بنى يبني") == ["بن"] * 2  # defective
+    assert roots("ترك تبع تاريخ كاتب") == ["ترك", "تبع", "ارخ", "كتب"]  # strong roots untouched
+
+
 def test_tokens_are_letters_and_digits_only():
     assert tokenize("«داعش»، (2014)؟") == ["داعش", "2014"]
 
