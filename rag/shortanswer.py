@@ -13,6 +13,7 @@ from rag.arabic import analyze, is_stopword, normalize
 
 _WORD = re.compile(r"[^\W_]+")
 _PUNCT = re.compile(r"[،,.:؛;()\[\]\-–—«»\"!?؟]")
+_CLAUSE_END = re.compile(r"(?<!\d)[.,:](?!\d)|[،؛;()\[\]«»\"!?؟]")  # not inside 55.1 or 587,000
 _MONTHS = (
     "يناير|فبراير|مارس|ابريل|مايو|يونيو|يونيه|يوليو|يوليه|اغسطس|سبتمبر|اكتوبر|نوفمبر|ديسمبر|"
     "كانون الثاني|كانون الاول|شباط|اذار|نيسان|ايار|حزيران|تموز|اب|ايلول|تشرين الاول|تشرين الثاني|"
@@ -20,7 +21,7 @@ _MONTHS = (
 )
 _DATE = re.compile(
     rf"(?:\b\d{{1,2}}\s+)?(?:{_MONTHS})\s+\d{{3,4}}|\b\d{{1,2}}[/-]\d{{1,2}}[/-]\d{{2,4}}\b"
-    r"|(?:\b(?:عام|سنه|سنة)\s+)?\b\d{3,4}\b(?:\s*(?:م|ه|ميلادي|للميلاد|هجري|ق\s?م)\b)?"
+    r"|(?:\b(?:عام|سنه|سنة)\s+)?\b\d{3,4}(?:\s*(?:م|ه|ميلادي|للميلاد|هجري|ق\s?م)\b|\b)"  # 1057م too
     r"|\bالقرن\s+\S+(?:\s+(?:الميلادي|الهجري|قبل\s+الميلاد))?"
 )
 _NUMBER = re.compile(r"\b\d[\d.,٬]*\s*%?(?:\s+(?:الف|مليون|مليار|الاف|ملايين))?")
@@ -95,24 +96,49 @@ def short_answer(question: str, sentence: str) -> str:
         return ""
     q_terms = set(analyze(question))
     toks = _tokens(sentence)
-    anchors = [s for s, _, t in toks if _stem1(t) in q_terms] or [0]
-
-    def near(start: int) -> int:
-        return min(abs(start - a) for a in anchors)
-
     if kind in ("date", "number"):
         norm, where = _normalized_with_map(sentence)
         pattern = _DATE if kind == "date" else _NUMBER
         found = [m for m in pattern.finditer(norm) if m.group().strip()]
-        if kind == "number" and not found:
-            found = [m for m in _WORD.finditer(norm) if m.group() in _NUMBER_WORDS]
+        if kind == "number":  # "ثلاثة مراكز" beside "جفاف 2005": words count too
+            found = sorted(found + [m for m in _WORD.finditer(norm) if m.group() in _NUMBER_WORDS],
+                           key=lambda m: m.start())
+        asked = set(_DIGITS.findall(normalize(question)))
+        found = [m for m in found if not set(_DIGITS.findall(m.group())) & asked]  # given, not asked
         if not found:
             return ""
-        m = min(found, key=lambda m: near(where[m.start()]))
+        life = _LIFE_EVENT.search(normalize(question)) if kind == "date" else None
+        if life and len(found) >= 2:  # "(1165 - 1227)": born is the first date, died the last
+            m = found[0] if life.group(1) else found[-1]
+        else:  # a bare year ("في عام 1970") rarely answers "how many"
+            m = min(found, key=lambda m: (kind == "number" and bool(_YEAR.fullmatch(m.group().strip())),
+                                          _distance(toks, q_terms, where[m.start()])))
         start, end = where[m.start()], where[m.end() - 1] + 1
         span = sentence[start:end].strip()
         return _extend(sentence, end, span, 2) if kind == "number" else span
     return _name_span(sentence, toks, q_terms, place=kind == "place")
+
+
+_DIGITS = re.compile(r"\d+")
+_YEAR = re.compile(r"(?:1[5-9]|20)\d\d")
+_LIFE_EVENT = re.compile(r"\b(?:(ولد|مولد|ميلاد)|(توفي|وفاه|مات|موت|رحيل|اغتيل|مقتل))")
+_NEAR = 6  # tokens: beyond this a word is not near the span at all
+_AFTER = 1.5  # a matched word after the span costs more: the answer follows what the question names
+
+
+def _distance(toks: list[tuple[int, int, str]], q_terms: set[str], at: int) -> float:
+    """How far a span starting at char `at` sits from the question's words in the sentence: for
+    each distinct matched word, the token distance to its nearest occurrence (the span stands
+    among all of them, not next to one: "عضو في الأمم المتحدة منذ 1956 وجامعة الدول العربية منذ
+    1958" asked about the league gives 1958)."""
+    i = next((n for n, (s, _, _) in enumerate(toks) if s >= at), len(toks))
+    best: dict[str, float] = {}
+    for n, (_, _, t) in enumerate(toks):
+        term = _stem1(t)
+        if term in q_terms:
+            d = (i - n) if n < i else _AFTER * (n - i + 1)
+            best[term] = min(best.get(term, d), d)
+    return sum(min(d, _NEAR) for d in best.values())
 
 
 def _normalized_with_map(text: str) -> tuple[str, list[int]]:
@@ -130,13 +156,25 @@ def _stem1(token: str) -> str:
     return got[0] if got else ""
 
 
+_RANGE = frozenset({"الي", "او", "و", "حتي", "-", "–"})
+
+
 def _extend(sentence: str, end: int, span: str, words: int) -> str:
-    """Add up to `words` following words (a unit: "مليون نسمة") until punctuation."""
+    """Add up to `words` following words (a unit: "مليون نسمة") until punctuation, keeping a
+    range whole ("29 أو 30 يوما", "30 إلى 50 ألف"); the span stays a contiguous quote."""
     rest = sentence[end:]
-    cut = _PUNCT.search(rest)
-    rest = rest[: cut.start()] if cut else rest
-    extra = [w for w in rest.split() if _stem1(w)][:words]
-    return " ".join([span, *extra]).strip()
+    cut = _CLAUSE_END.search(rest)
+    toks = (rest[: cut.start()] if cut else rest).split()
+    i, added = 0, 0
+    while i < len(toks) and added < words:
+        n = normalize(toks[i])
+        if n in _RANGE and i + 1 < len(toks) and any(c.isdigit() for c in normalize(toks[i + 1])):
+            i += 2  # the other end of a range
+            continue
+        if not _stem1(toks[i]) or any(c.isdigit() for c in n) or (n[:1] in "وف" and n not in _NUMBER_WORDS):
+            break  # a stop word, another number or a conjunction starts the next phrase
+        i, added = i + 1, added + 1
+    return " ".join([span, *toks[:i]]).strip()
 
 
 def _name_span(sentence: str, toks: list, q_terms: set[str], place: bool) -> str:

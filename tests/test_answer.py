@@ -63,6 +63,19 @@ def test_who_leads_with_the_name():
     assert a.citations[0].chunk_id == "c1" and "[1]" in a.text  # renumbered: first cited is [1]
 
 
+def test_date_and_number_leads_pick_the_span_the_question_asks_for():
+    member = "المغرب عضو في الأمم المتحدة منذ 1956 وجامعة الدول العربية منذ 1958 والاتحاد الأفريقي منذ 2017."
+    assert short_answer("منذ متى المغرب عضو في جامعة الدول العربية؟", member) == "1958"  # among all its words
+    census = "وفقا لإحصاء 1901، كان عدد السكان 711.988 من السكان ثلثهم من التجار."
+    assert short_answer("كم كان عدد السكان في 1901؟", census) == "711.988"  # not the year it was given
+    drought = "كان لجفاف سنة 2010 ثلاثة مراكز سطحية، وتركز جفاف سنة 2005 في الجنوب."
+    assert short_answer("كم مركزا كان لجفاف 2010؟", drought).startswith("ثلاثة")
+    plague = "وفقدت المدينة 30 إلى 50 ألف نسمة في الطاعون."
+    assert short_answer("كم عدد الذين فقدتهم المدينة؟", plague) == "30 إلى 50 ألف نسمة"
+    life = "الشاعر المعري (973 - 1057م) من كبار شعراء العربية."
+    assert short_answer("متى ولد المعري؟", life) == "973" and short_answer("متى توفي المعري؟", life) == "1057م"
+
+
 def test_short_answer_survives_diacritics():
     assert short_answer("متى ولد الشاعر؟", "وُلِدَ الشّاعِرُ في عامِ ١٨٦٨ في القاهرة.") .endswith("١٨٦٨")
 
