@@ -8,6 +8,7 @@ ranks are the only scale the two sides share.
 """
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Literal
 
 from rag.arabic import analyze
@@ -49,6 +50,8 @@ class HybridRetriever:
         d_rank = {h.chunk_id: i for i, h in enumerate(dense)}
         d_sim = {h.chunk_id: h.similarity for h in dense}
         l_rank = {cid: i for i, (cid, _) in enumerate(lexical)}
+        l_score = dict(lexical)
+        r_rank = {cid: i for i, (cid, _) in enumerate(rooted)}
         for cid, r in d_rank.items():
             fused[cid] = fused.get(cid, 0.0) + s.dense_weight / (s.rrf_k + r + 1)
         for cid, r in l_rank.items():
@@ -57,7 +60,7 @@ class HybridRetriever:
             fused[cid] = fused.get(cid, 0.0) + s.root_weight / (s.rrf_k + r + 1)
         order = sorted(fused, key=lambda c: (-fused[c], c))
         chunks = self.store.chunks(order)
-        hits = [Hit(chunks[c], fused[c], d_sim.get(c), d_rank.get(c), l_rank.get(c))
+        hits = [Hit(chunks[c], fused[c], d_sim.get(c), d_rank.get(c), l_rank.get(c), l_score.get(c), r_rank.get(c))
                 for c in order if c in chunks]
         if self._reranker is None and s.reranker_model:
             from rag.embeddings import load_reranker
@@ -66,8 +69,7 @@ class HybridRetriever:
         if self._reranker is not None and hits:
             head = hits[: max(3 * k, 20)]
             scores = self._reranker.score(query, [h.chunk.text for h in head])
-            head = [Hit(h.chunk, float(sc), h.dense_score, h.dense_rank, h.lexical_rank)
-                    for h, sc in sorted(zip(head, scores), key=lambda x: -x[1])]
+            head = [replace(h, score=float(sc)) for h, sc in sorted(zip(head, scores), key=lambda x: -x[1])]
             hits = head + hits[len(head):]
         return diversify(hits, k, s.per_doc_cap)
 

@@ -52,6 +52,8 @@ class Hit:
     dense_score: float | None = None  # cosine similarity when the dense side found it
     dense_rank: int | None = None
     lexical_rank: int | None = None
+    lexical_score: float | None = None  # BM25 over stems (higher better) when lexical found it
+    root_rank: int | None = None
 
 
 @dataclass(frozen=True)

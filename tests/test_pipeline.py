@@ -224,6 +224,9 @@ def test_roots_index_joins_derivations_and_hybrid_search_uses_it(settings, tmp_p
     s = settings.replace(dense_weight=0.0, lexical_weight=0.0)
     (hit,) = HybridRetriever(s, store).search("التأسيس", k=1)
     assert hit.chunk.title == "تقرير عن الحركة" and hit.score > 0  # only the roots ranking scored it
+    assert hit.root_rank == 0 and hit.lexical_rank is None and hit.lexical_score is None
+    (both,) = HybridRetriever(s, store).search("تأسست الحركة", k=1)  # the answerer sees both signals
+    assert both.lexical_rank == 0 and both.lexical_score > 0 and both.root_rank == 0
     assert HybridRetriever(s.replace(root_weight=0.0), store).search("التأسيس", k=1)[0].score == 0
     (arch / "a.txt").unlink()
     ingest(settings, [arch], prune=True)
