@@ -13,7 +13,7 @@ import functools
 import re
 import unicodedata
 
-NORMALIZER_VERSION = "ar-8"
+NORMALIZER_VERSION = "ar-9"
 
 _DIACRITICS = re.compile(r"[\u0610-\u061A\u064B-\u065F\u0670\u06D6-\u06ED\u0640]")
 _ALEF = re.compile(r"[\u0622\u0623\u0625\u0671\u0672\u0673]")
@@ -33,7 +33,9 @@ STOPWORDS = frozenset(
     ال و ف ب ل ك م ه
     بماذا لمن ممن باي بأي لاي لأي بكم بما فيما مما عما مين ايه اذكر اعط اعطي
     مادا مازا بمادا بمازا لمادا ماسم ماالاسم اللتي اللذي اللتان اللذان
-    فما فماذا فمن فمتى فاين فكيف فلماذا فهل فكم
+    فما فماذا فمن فمتى فاين فكيف فلماذا فهل فكم إلام علام
+    إليه إليها إليهم عنه عنها عنهم معه معها معهم عليهم فيهم منهم لديه لديها لديهم بينهم
+    أنه أنها أنهم إنه إنها بأنه بأنها لأنه لأنها هناك هنا لهذا لهذه بهذا بهذه لذلك بذلك كذلك
     the a an of in on at to for and or is are was were be by with from as that this what who
     when where which how why did does do
     """.split()

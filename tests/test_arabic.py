@@ -32,6 +32,7 @@ def test_stop_words_and_fused_question_words_are_dropped():
     assert analyze("لمن ينسب الكتاب؟") == analyze("اذكر من ينسب الكتاب") == analyze("ينسب الكتاب")
     assert analyze("مادا حدث؟") == analyze("ماذا حدث؟") == ["حدث"]  # common misspellings of question words
     assert analyze("ما الاندية اللتى تلعب فيها؟ فماذا عن الحرب") == ["اند", "تلعب", "حرب"]  # misspelt التي, ف + question word
+    assert analyze("هل أضيف لون إليها أم أنها بقيت هناك؟ إلام تعزى") == ["اضيف", "لون", "ام", "بقيت", "تعز"]  # pronoun-attached
     assert analyze("وكان الفهم") == ["فهم"] and analyze("وزن") == ["وزن"]  # a bare و must leave 3 letters
 
 
