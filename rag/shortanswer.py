@@ -63,9 +63,13 @@ def lead_answer(question: str, sentence: str) -> str:
     digits or number words, which the patterns already guarantee.
     """
     kind = question_type(question)
+    if kind == "name" and _WHO_IS.match(normalize(question)):
+        return ""  # "من هو نجيب محفوظ؟" asks for a description, not a name
     span = short_answer(question, sentence)
     if not kind or not span or normalize(span) == normalize(sentence):
         return ""
+    if kind == "name" and _IN_LANGUAGE.search(normalize(question)):
+        return span  # the foreign-script name itself (see short_answer)
     words = _WORD.findall(normalize(span))  # normalize first: a diacritic must not split a word
     if not words:
         return ""
@@ -116,7 +120,17 @@ def short_answer(question: str, sentence: str) -> str:
         start, end = where[m.start()], where[m.end() - 1] + 1
         span = sentence[start:end].strip()
         return _extend(sentence, end, span, 2) if kind == "number" else span
+    if kind == "name" and _IN_LANGUAGE.search(normalize(question)):  # "ما اسم X بالإنجليزية؟"
+        foreign = _FOREIGN_RUN.search(sentence)
+        return foreign.group().strip(" -–") if foreign else ""
     return _name_span(sentence, toks, q_terms, place=kind == "place")
+
+
+_WHO_IS = re.compile(r"^\W*(?:و|ف)?من\s+(?:هو|هي)\s+\S+(?:\s+\S+){0,2}\s*[؟?]?\s*$")
+_IN_LANGUAGE = re.compile(r"\b(?:بال|باللغه\s+ال)(?:انجليزي|انكليزي|انجليزيه|انكليزيه|فرنسيه|تركيه|لاتينيه|"
+                          r"المانيه|عبريه|يونانيه|اسبانيه|ايطاليه|فارسيه|روسيه|منغوليه)")
+# A run of words in a script other than Arabic (Latin, Cyrillic, Greek, Hebrew...).
+_FOREIGN_RUN = re.compile(r"(?:(?![\u0600-\u06FF])[^\W\d_][^\s\u0600-\u06FF()،,;:]*[\s\-–]*)+")
 
 
 _DIGITS = re.compile(r"\d+")

@@ -76,6 +76,13 @@ def test_date_and_number_leads_pick_the_span_the_question_asks_for():
     assert short_answer("متى ولد المعري؟", life) == "973" and short_answer("متى توفي المعري؟", life) == "1057م"
 
 
+def test_name_leads_for_a_foreign_name_and_none_for_who_is():
+    lead = "الشيوعية (بالإنجليزية: Communism مشتقة من اللاتينية) هي مجموعة أفكار."
+    assert lead_answer("ما اسم الشيوعية بالإنجليزية؟", lead) == "Communism"
+    assert lead_answer("ما اسم المدينة بالعربية؟", "تقع مدينة كبيرة على النهر.") == ""
+    assert lead_answer("من هو أحمد شوقي؟", POET.split(". ")[1]) == ""  # asks for a description
+
+
 def test_short_answer_survives_diacritics():
     assert short_answer("متى ولد الشاعر؟", "وُلِدَ الشّاعِرُ في عامِ ١٨٦٨ في القاهرة.") .endswith("١٨٦٨")
 
