@@ -67,6 +67,9 @@ class Services:
             assistant = Assistant(settings, retriever.search, llm=get_chat_model(settings), embedder=embedder,
                                   repair=retriever.repair)
         ratings = RatingStore(ratings_path(settings))
+        from rag.arabic import roots
+
+        roots("تمهيد")  # loads the root stemmer (nltk, ~1 s) now rather than on the first question
         return cls(settings, store, embedder, retriever, assistant, ratings)
 
     @property
