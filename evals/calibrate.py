@@ -57,7 +57,8 @@ def collect(settings: Settings, questions: Path, contexts: Path, distractors: Se
     for i, q in enumerate(load_questions(questions)):
         if limit and i >= limit:
             break
-        f = refusal_features(q.question, retriever.search(q.question, k=settings.k))
+        asked = retriever.repair(q.question)  # the chain repairs spelling before retrieving
+        f = refusal_features(asked, retriever.search(asked, k=settings.k))
         rows.append([f[name] for name in features])
         labels.append(not q.expects_refusal)
         held.append(zlib.crc32(q.id.encode()) % 2 == 1)

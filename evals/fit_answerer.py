@@ -3,7 +3,7 @@
   python -m evals.fit_answerer --data-dir DIR [--distractors PATH ...] [--limit N]
 
 For every answerable question of ARCD and XQuAD-ar (each over its own eval index with the
-distractors), retrieves as the chain does (settings.k passages), takes the candidate sentences
+distractors), repairs spelling and retrieves as the chain does (settings.k passages), takes the candidate sentences
 and their features from rag.answer.sentence_matrix, and fits a conditional logit: a softmax over
 each question's candidates whose target is the sentences containing a gold answer (the answerer
 takes the argmax, so this is the loss that matches its use). Prints held-out figures (fit on one
@@ -85,8 +85,9 @@ def collect(settings: Settings, questions: Path, contexts: Path, distractors: Se
             break
         if q.expects_refusal:
             continue
-        hits = retriever.search(q.question, k=settings.k)
-        cands, X = sentence_matrix(q.question, hits)
+        asked = retriever.repair(q.question)  # the chain repairs spelling before retrieving
+        hits = retriever.search(asked, k=settings.k)
+        cands, X = sentence_matrix(asked, hits)
         out.append(Choice(X, np.array([contains_gold(s.text, q.answers) for s in cands], dtype=float),
                           np.array([contains_gold(hits[s.hit_index].chunk.text, q.answers) for s in cands],
                                    dtype=float)))
