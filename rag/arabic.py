@@ -13,7 +13,7 @@ import functools
 import re
 import unicodedata
 
-NORMALIZER_VERSION = "ar-9"
+NORMALIZER_VERSION = "ar-10"
 
 _DIACRITICS = re.compile(r"[\u0610-\u061A\u064B-\u065F\u0670\u06D6-\u06ED\u0640]")
 _ALEF = re.compile(r"[\u0622\u0623\u0625\u0671\u0672\u0673]")
@@ -68,8 +68,14 @@ def stem(token: str) -> str:
         return token
     for p in _PREFIXES:  # light10: an article must leave 2 letters, a bare و 3 (ولد, وزن stay whole)
         if token.startswith(p) and len(token) - len(p) >= (3 if p == "و" else 2):
+            if p in ("و", "وال") and _endings(token) in _RADICAL_WAW and token != "والدين":  # و + الدين
+                break  # وزير is a word, not "and" + زير: it must meet الوزير
             token = token[len(p):]
             break
+    return _endings(token)
+
+
+def _endings(token: str) -> str:
     for p in _PRONOUNS:  # attached pronoun; a ta marbuta before it is written ت: دورته -> دور
         if token.endswith(p) and len(token) - len(p) >= 3:
             token = token[: -len(p)]
@@ -78,6 +84,16 @@ def stem(token: str) -> str:
         if token.endswith(s) and len(token) - len(s) >= 2:
             token = token[: -len(s)]
     return token
+
+
+# Common words whose first letter و is a radical, not the conjunction (light10 would read وزير as
+# و + زير and miss الوزير): kept whole after their endings are stripped. Words of politics and
+# security first; the conjunction before them still goes (ووزير -> وزير).
+_RADICAL_WAW = frozenset(_endings(normalize(w)) for w in """
+    وزير وزيرة وزراء وزارة وزارات وطن وطني وطنية وثيقة وثائق وسيلة وسائل وقت وكالة وكيل ولاية
+    ولايات والد والدة وفاة وظيفة وظائف وحدة وحدات وصول ورقة وجه وجود وضع أوضاع واقع وادي وفد وفود
+    وعد وسط وقف ولد وعي وحيد وفق وقائع ولي وزن وسام ورث وصف وصية وصل وقع وجب واجب واشنطن ورشة
+    """.split() if w.startswith("و"))
 
 
 _STOP_NORM = frozenset(normalize(w) for w in STOPWORDS)

@@ -21,6 +21,12 @@ def test_light_stemming_lets_inflections_meet():
     assert stem("من") == "من"  # too short to strip
 
 
+def test_a_radical_waw_is_not_taken_for_the_conjunction():
+    assert analyze("وزير الوزير ووزير والوزير") == ["وزير"] * 4
+    assert analyze("وزارة الوزارة") == ["وزار"] * 2 and analyze("والده الوالد") == ["والد"] * 2
+    assert analyze("وحكومة والحكومة وفاز والدين") == ["حكوم", "حكوم", "فاز", "دين"]  # the conjunction still goes
+
+
 def test_stop_words_and_fused_question_words_are_dropped():
     assert analyze("ما هو الحزب الذي يرأسه أردوغان؟") == analyze("ماهو الحزب الذي يرأسه أردوغان؟")
     assert "ماهي" not in analyze("ماهي عاصمة لبنان") and analyze("ماهي عاصمة لبنان") == analyze("عاصمة لبنان")
