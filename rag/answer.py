@@ -247,12 +247,14 @@ def refusal(question: str, hits: Sequence[Hit], mode: str = "extractive") -> Ans
                   nearest=tuple(hits))
 
 
-def refusal_features(question: str, hits: Sequence[Hit]) -> dict[str, float]:
+def refusal_features(question: str, hits: Sequence[Hit], *, answer: bool = True) -> dict[str, float]:
     """Signals for the refusal rule, exposed so the rule can be refitted on the dev sets.
 
     Coverage is measured per sentence (a question is answered by a sentence, not by a passage
     sharing scattered words); prefix coverage (first 4 letters) forgives light-stemming misses.
     Signals the retriever did not provide (no dense score, no ranks) take neutral values.
+    answer=False skips ranking the sentences (answer_confidence, answer_score), which the shipped
+    rule does not weigh: `should_refuse` saves that work on every question.
     """
     q_terms = set(analyze(question))
     top = list(hits[:ANSWER_HITS])
@@ -276,8 +278,7 @@ def refusal_features(question: str, hits: Sequence[Hit]) -> dict[str, float]:
              for h in top if h.dense_rank is not None and h.lexical_rank is not None]
     dense = [h.dense_score for h in hits if h.dense_score is not None]
     lex = sorted((h.lexical_score for h in hits if h.lexical_score), reverse=True)
-    ranked_s = _ranked(question, hits)
-    return {
+    features = {
         "coverage": max((cov(p) for p in passages[:ANSWER_HITS]), default=0.0),
         "sentence_coverage": max((cov(set(s)) for s in sents), default=0.0),
         "root_coverage": max((sum(root_idf[r] for r in q_roots if r in s) / root_total for s in sent_roots),
@@ -290,9 +291,12 @@ def refusal_features(question: str, hits: Sequence[Hit]) -> dict[str, float]:
         "dense_gap": (sorted(dense)[-1] - sorted(dense)[-2]) if len(dense) >= 2 else 0.01,
         "n_terms": float(len(q_terms)),
         "lexical_margin": math.log(lex[0] / median(lex)) if len(lex) >= 2 and median(lex) > 0 else 0.0,
-        "answer_confidence": choice_probability(ranked_s),
-        "answer_score": ranked_s[0][0] if ranked_s else 0.0,
     }
+    if answer:
+        ranked_s = _ranked(question, hits)
+        features["answer_confidence"] = choice_probability(ranked_s)
+        features["answer_score"] = ranked_s[0][0] if ranked_s else 0.0
+    return features
 
 
 # Logistic weights of "answerable" over refusal_features, fitted through the real pipeline
@@ -338,6 +342,7 @@ def should_refuse(question: str, hits: Sequence[Hit], settings=None) -> bool:
     if cross_lingual(question, hits):
         if not any(h.dense_score is not None for h in hits):
             return True  # no signal at all that the passages are about the question
-        return refusal_score(refusal_features(question, hits), cross=True) < CROSS_REFUSAL_THRESHOLD
+        return refusal_score(refusal_features(question, hits, answer=False), cross=True) < CROSS_REFUSAL_THRESHOLD
     threshold = getattr(settings, "refusal_threshold", 0.0) or REFUSAL_THRESHOLD
-    return refusal_score(refusal_features(question, hits)) < threshold
+    needs_answer = any(k.startswith("answer_") for k in _WEIGHTS)  # a refit may weigh them
+    return refusal_score(refusal_features(question, hits, answer=needs_answer)) < threshold

@@ -214,6 +214,8 @@ def test_unsure_sentence_gets_no_lead():
 def test_refusal_features_include_the_answer_confidence():
     f = refusal_features("متى تأسست جامعة الدول العربية؟", make_hits(LEAGUE, POET))
     assert 0.5 < f["answer_confidence"] < 1 and f["dense_gap"] > 0
+    cheap = refusal_features("متى تأسست جامعة الدول العربية؟", make_hits(LEAGUE, POET), answer=False)
+    assert "answer_confidence" not in cheap and {k: f[k] for k in cheap} == cheap  # the rest is the same
 
 
 class ConceptEmbedder:
