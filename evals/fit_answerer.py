@@ -6,9 +6,9 @@ For every answerable question of ARCD and XQuAD-ar (each over its own eval index
 distractors), repairs spelling and retrieves as the chain does (settings.k passages), takes the
 candidate sentences and their features from rag.answer.sentence_matrix, and fits a conditional
 logit: a softmax over each question's candidates whose target is the sentences containing a gold
-answer (the answerer takes the argmax, so this is the loss that matches its use). Prints held-out figures (fit on one
-set, scored on the other; and the shipped weights for comparison) and the pooled weights to
-paste into rag/answer.py. It changes nothing by itself.
+answer (the answerer takes the argmax, so this is the loss that matches its use). Prints held-out
+figures (fit on one set, scored on the other; and the shipped weights for comparison) and the
+pooled weights to paste into rag/answer.py. It changes nothing by itself.
 """
 from __future__ import annotations
 

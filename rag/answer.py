@@ -142,11 +142,11 @@ def sentence_matrix(question: str, hits: Sequence[Hit]) -> tuple[list[_Sentence]
     if not cands or not q_terms:
         return [], np.zeros((0, len(SENTENCE_FEATURES)))
     q_roots = frozenset(roots(question))
-    q = _Query(frozenset(q_terms), frozenset(zip(q_list, q_list[1:])), _idf(q_terms, [s.terms for s in cands]),
-               question_type(question),
-               max((h.dense_score for h in hits if h.dense_score is not None), default=0.0),
-               max((h.lexical_score for h in hits[:ANSWER_HITS] if h.lexical_score), default=0.0),
-               q_roots, _idf(q_roots, [s.roots for s in cands]))
+    q = _Query(terms=frozenset(q_terms), pairs=frozenset(zip(q_list, q_list[1:])),
+               idf=_idf(q_terms, [s.terms for s in cands]), kind=question_type(question),
+               dense_max=max((h.dense_score for h in hits if h.dense_score is not None), default=0.0),
+               lexical_max=max((h.lexical_score for h in hits[:ANSWER_HITS] if h.lexical_score), default=0.0),
+               roots=q_roots, root_idf=_idf(q_roots, [s.roots for s in cands]))
     rows = [_sentence_features(s, hits[s.hit_index], q) for s in cands]
     return cands, np.asarray(rows, dtype=float)
 
@@ -339,10 +339,12 @@ def should_refuse(question: str, hits: Sequence[Hit], settings=None) -> bool:
     """True when the passages do not support an answer to `question`."""
     if not hits or not analyze(question):
         return True
-    if cross_lingual(question, hits):
-        if not any(h.dense_score is not None for h in hits):
-            return True  # no signal at all that the passages are about the question
-        return refusal_score(refusal_features(question, hits, answer=False), cross=True) < CROSS_REFUSAL_THRESHOLD
-    threshold = getattr(settings, "refusal_threshold", 0.0) or REFUSAL_THRESHOLD
-    needs_answer = any(k.startswith("answer_") for k in _WEIGHTS)  # a refit may weigh them
-    return refusal_score(refusal_features(question, hits, answer=needs_answer)) < threshold
+    cross = cross_lingual(question, hits)
+    if cross and not any(h.dense_score is not None for h in hits):
+        return True  # no signal at all that the passages are about the question
+    if cross:
+        weights, threshold = _CROSS_WEIGHTS, CROSS_REFUSAL_THRESHOLD
+    else:
+        weights, threshold = _WEIGHTS, getattr(settings, "refusal_threshold", 0.0) or REFUSAL_THRESHOLD
+    ranks_sentences = any(k.startswith("answer_") for k in weights)  # only if a refit weighs them
+    return refusal_score(refusal_features(question, hits, answer=ranks_sentences), cross=cross) < threshold

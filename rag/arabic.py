@@ -3,8 +3,9 @@
 normalize: NFKC (folds presentation forms from PDFs), drops diacritics and tatweel, unifies
 alef/hamza forms, alef maqsura and ta marbuta. analyze: normalized word tokens, stop words
 dropped, light-stemmed (Larkey's light10 affixes), so "والتنظيمات" and "التنظيم" meet.
-roots: the same tokens reduced to their root (ISRI), so derivations light stemming keeps apart
-meet too ("تأسيس" / "مؤسس" / "أسسها"); too coarse for the index, used to score sentences.
+roots: the same tokens reduced to their root (ISRI, weak verbs made whole), so derivations light
+stemming keeps apart meet too ("تأسيس" / "مؤسس" / "أسسها"); a second, lighter-weighted index and
+a sentence-scoring signal.
 Bump NORMALIZER_VERSION whenever output changes: the index records it and refuses a mismatch.
 """
 from __future__ import annotations
@@ -152,8 +153,7 @@ def _weak_root(word: str, r: str) -> str:
     if "و" + r[1:] in _ASSIMILATED and r[0] in _IMPERFECT:
         return "و" + r[1:]
     if r[0] in _IMPERFECT and any(r[:2] + w + r[2] in word or r + w in word for w in _WEAK):
-        r = r[1:]  # ISRI dropped the weak radical and kept the prefix: يقل (يقول), يبن (يبني)
-        return r
+        return r[1:]  # ISRI dropped the weak radical and kept the prefix: يقل (يقول), يبن (يبني)
     if r[1] in _WEAK and r[0] not in _WEAK and r[2] not in _WEAK:
         return r[0] + r[2]
     if r[2] in _WEAK and r[0] not in _WEAK and r[1] not in _WEAK:

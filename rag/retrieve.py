@@ -46,21 +46,19 @@ class HybridRetriever:
             lexical = self.store.lexical_search(query, fetch, filters)
         if mode == "hybrid" and s.root_weight:
             rooted = self.store.lexical_search(query, fetch, filters, field="roots")
-        fused: dict[str, float] = {}
         d_rank = {h.chunk_id: i for i, h in enumerate(dense)}
         d_sim = {h.chunk_id: h.similarity for h in dense}
         l_rank = {cid: i for i, (cid, _) in enumerate(lexical)}
         l_score = dict(lexical)
         r_rank = {cid: i for i, (cid, _) in enumerate(rooted)}
-        for cid, r in d_rank.items():
-            fused[cid] = fused.get(cid, 0.0) + s.dense_weight / (s.rrf_k + r + 1)
-        for cid, r in l_rank.items():
-            fused[cid] = fused.get(cid, 0.0) + s.lexical_weight / (s.rrf_k + r + 1)
-        for r, (cid, _) in enumerate(rooted):
-            fused[cid] = fused.get(cid, 0.0) + s.root_weight / (s.rrf_k + r + 1)
+        fused: dict[str, float] = {}
+        for weight, ranks in ((s.dense_weight, d_rank), (s.lexical_weight, l_rank), (s.root_weight, r_rank)):
+            for cid, r in ranks.items():
+                fused[cid] = fused.get(cid, 0.0) + weight / (s.rrf_k + r + 1)
         order = sorted(fused, key=lambda c: (-fused[c], c))
         chunks = self.store.chunks(order)
-        hits = [Hit(chunks[c], fused[c], d_sim.get(c), d_rank.get(c), l_rank.get(c), l_score.get(c), r_rank.get(c))
+        hits = [Hit(chunks[c], fused[c], dense_score=d_sim.get(c), dense_rank=d_rank.get(c),
+                    lexical_rank=l_rank.get(c), lexical_score=l_score.get(c), root_rank=r_rank.get(c))
                 for c in order if c in chunks]
         if self._reranker is None and s.reranker_model:
             from rag.embeddings import load_reranker

@@ -115,8 +115,9 @@ def short_answer(question: str, sentence: str) -> str:
         if life and len(found) >= 2:  # "(1165 - 1227)": born is the first date, died the last
             m = found[0] if life.group(1) else found[-1]
         else:  # a bare year ("في عام 1970") rarely answers "how many"
+            matched = [(n, term) for n, (_, _, t) in enumerate(toks) if (term := _stem1(t)) in q_terms]
             m = min(found, key=lambda m: (kind == "number" and bool(_YEAR.fullmatch(m.group().strip())),
-                                          _distance(toks, q_terms, where[m.start()])))
+                                          _distance(toks, matched, where[m.start()])))
         start, end = where[m.start()], where[m.end() - 1] + 1
         span = sentence[start:end].strip()
         return _extend(sentence, end, span, 2) if kind == "number" else span
@@ -140,18 +141,16 @@ _NEAR = 6  # tokens: beyond this a word is not near the span at all
 _AFTER = 1.5  # a matched word after the span costs more: the answer follows what the question names
 
 
-def _distance(toks: list[tuple[int, int, str]], q_terms: set[str], at: int) -> float:
-    """How far a span starting at char `at` sits from the question's words in the sentence: for
-    each distinct matched word, the token distance to its nearest occurrence (the span stands
-    among all of them, not next to one: "عضو في الأمم المتحدة منذ 1956 وجامعة الدول العربية منذ
-    1958" asked about the league gives 1958)."""
+def _distance(toks: list[tuple[int, int, str]], matched: list[tuple[int, str]], at: int) -> float:
+    """How far a span starting at char `at` sits from the question's words in the sentence
+    (`matched`: token index and term of each occurrence): for each distinct matched word, the
+    token distance to its nearest occurrence (the span stands among all of them, not next to one:
+    "عضو في الأمم المتحدة منذ 1956 وجامعة الدول العربية منذ 1958" asked about the league gives 1958)."""
     i = next((n for n, (s, _, _) in enumerate(toks) if s >= at), len(toks))
     best: dict[str, float] = {}
-    for n, (_, _, t) in enumerate(toks):
-        term = _stem1(t)
-        if term in q_terms:
-            d = (i - n) if n < i else _AFTER * (n - i + 1)
-            best[term] = min(best.get(term, d), d)
+    for n, term in matched:
+        d = (i - n) if n < i else _AFTER * (n - i + 1)
+        best[term] = min(best.get(term, d), d)
     return sum(min(d, _NEAR) for d in best.values())
 
 

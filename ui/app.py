@@ -49,6 +49,7 @@ class Services:
     def build(cls, settings: Settings, assistant=None, embedder=None) -> "Services":
         from evals.ratings import RatingStore
         from ingest.chunk import CHUNKER_VERSION
+        from rag.arabic import roots
         from rag.retrieve import HybridRetriever
         from rag.store import Store
 
@@ -67,8 +68,6 @@ class Services:
             assistant = Assistant(settings, retriever.search, llm=get_chat_model(settings), embedder=embedder,
                                   repair=retriever.repair)
         ratings = RatingStore(ratings_path(settings))
-        from rag.arabic import roots
-
         roots("تمهيد")  # loads the root stemmer (nltk, ~1 s) now rather than on the first question
         return cls(settings, store, embedder, retriever, assistant, ratings)
 
