@@ -6,9 +6,12 @@ For every answerable question of ARCD and XQuAD-ar (each over its own eval index
 distractors), repairs spelling and retrieves as the chain does (settings.k passages), takes the
 candidate sentences and their features from rag.answer.sentence_matrix, and fits a conditional
 logit: a softmax over each question's candidates whose target is the sentences containing a gold
-answer (the answerer takes the argmax, so this is the loss that matches its use). Prints held-out
-figures (fit on one set, scored on the other; and the shipped weights for comparison) and the
-pooled weights to paste into rag/answer.py. It changes nothing by itself.
+answer (the answerer takes the argmax, so this is the loss that matches its use). Then the second
+stage the same way, over the RERANK_SENTENCES best candidates under the shipped first-stage weights:
+features (first-stage logit, e5 cosine of question and sentence). Prints held-out figures (fit on
+one set, scored on the other; and the shipped weights for comparison) and the pooled weights to
+paste into rag/answer.py (_SENT_W first; after pasting it, rerun for _RERANK_W). It changes nothing
+by itself.
 """
 from __future__ import annotations
 
@@ -23,7 +26,7 @@ import numpy as np
 from evals.gold import SHARED_NEWS as NEWS, SHARED_QA as QA, load_questions
 from evals.metrics import contains_gold
 from evals.run import build_eval_index, script_main
-from rag.answer import _SENT_W, SENTENCE_FEATURES, sentence_matrix
+from rag.answer import _RERANK_W, _SENT_W, RERANK_SENTENCES, SENTENCE_FEATURES, _cosines, sentence_matrix
 from rag.config import Settings, load_settings
 from rag.retrieve import HybridRetriever
 
@@ -75,11 +78,12 @@ def accuracy(choices: Sequence[Choice], w: np.ndarray) -> tuple[float, float]:
 
 
 def collect(settings: Settings, questions: Path, contexts: Path, distractors: Sequence[Path], embedder,
-            limit: int | None = None) -> list[Choice]:
-    """Candidates of every answerable question, retrieved as the chain does."""
+            limit: int | None = None) -> tuple[list[Choice], list[Choice]]:
+    """Candidates of every answerable question, retrieved as the chain does: for the first stage
+    (all candidates, SENTENCE_FEATURES) and for the second (the head, first-stage logit and cosine)."""
     store, _ = build_eval_index(settings, contexts, distractors, "arabic", embedder)
     retriever = HybridRetriever(store.settings, store)
-    out = []
+    out, heads = [], []
     for i, q in enumerate(load_questions(questions)):
         if limit and i >= limit:
             break
@@ -88,10 +92,24 @@ def collect(settings: Settings, questions: Path, contexts: Path, distractors: Se
         asked = retriever.repair(q.question)  # the chain repairs spelling before retrieving
         hits = retriever.search(asked, k=settings.k)
         cands, X = sentence_matrix(asked, hits)
-        out.append(Choice(X, np.array([contains_gold(s.text, q.answers) for s in cands], dtype=float),
-                          np.array([contains_gold(hits[s.hit_index].chunk.text, q.answers) for s in cands],
-                                   dtype=float)))
-    return out
+        choice = Choice(X, np.array([contains_gold(s.text, q.answers) for s in cands], dtype=float),
+                        np.array([contains_gold(hits[s.hit_index].chunk.text, q.answers) for s in cands],
+                                 dtype=float))
+        out.append(choice)
+        head = np.argsort(-(X @ np.asarray(_SENT_W)), kind="stable")[:RERANK_SENTENCES] if len(X) else []
+        cos = _cosines(embedder, asked, [cands[j].text for j in head]) if len(head) else np.zeros(0)
+        heads.append(Choice(np.column_stack([X[head] @ np.asarray(_SENT_W), cos]) if len(head) else np.zeros((0, 2)),
+                            choice.sentence_gold[head], choice.passage_gold[head]))
+    return out, heads
+
+
+def report(data: dict[str, list[Choice]], shipped: np.ndarray) -> np.ndarray:
+    """Held-out figures (each set scored with weights fitted on the other); the pooled weights."""
+    for name, other in (("ARCD", "XQuAD-ar"), ("XQuAD-ar", "ARCD")):
+        held = accuracy(data[name], fit_choice(data[other]))
+        print(f"{name}: fitted on {other}: sentence {held[0]:.3f}, passage {held[1]:.3f}; "
+              "shipped weights: sentence {:.3f}, passage {:.3f}".format(*accuracy(data[name], shipped)))
+    return fit_choice([c for cs in data.values() for c in cs])
 
 
 def main(argv=None) -> int:
@@ -107,16 +125,15 @@ def main(argv=None) -> int:
 
     settings = load_settings(data_dir=args.data_dir)
     embedder = get_embedder(settings)
-    data = {name: collect(settings, QA / q, QA / c, args.distractors, embedder, args.limit)
-            for name, (q, c) in SETS.items()}
-    shipped = np.asarray(_SENT_W)
-    for name, other in (("ARCD", "XQuAD-ar"), ("XQuAD-ar", "ARCD")):
-        held = accuracy(data[name], fit_choice(data[other]))
-        print(f"{name}: fitted on {other}: sentence {held[0]:.3f}, passage {held[1]:.3f}; "
-              "shipped weights: sentence {:.3f}, passage {:.3f}".format(*accuracy(data[name], shipped)))
-    w = fit_choice([c for cs in data.values() for c in cs])
+    collected = {name: collect(settings, QA / q, QA / c, args.distractors, embedder, args.limit)
+                 for name, (q, c) in SETS.items()}
+    print("first stage (all candidates):")
+    w = report({name: first for name, (first, _) in collected.items()}, np.asarray(_SENT_W))
     print("pooled weights:", dict(zip(SENTENCE_FEATURES, np.round(w, 2).tolist())))
     print("_SENT_W =", tuple(np.round(w, 2).tolist()))
+    print(f"second stage (the {RERANK_SENTENCES} best under the shipped _SENT_W; first-stage logit, cosine):")
+    w = report({name: heads for name, (_, heads) in collected.items()}, np.asarray(_RERANK_W))
+    print("_RERANK_W =", tuple(np.round(w, 2).tolist()))
     return 0
 
 

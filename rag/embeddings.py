@@ -47,6 +47,7 @@ class SentenceTransformerEmbedder:
         self._model: Any = None
         self._tokenizer: Any = None
         self._dimension: int | None = None
+        self._last_query: tuple[str, np.ndarray] | None = None
 
     @property
     def source(self) -> str:
@@ -79,10 +80,17 @@ class SentenceTransformerEmbedder:
         return np.asarray(vecs, dtype=np.float32)
 
     def embed_query(self, text: str) -> np.ndarray:
+        """Remembers the last query: retrieval and the answerer's rerank embed the same question."""
+        if self._last_query is not None and self._last_query[0] == text:
+            return self._last_query[1]
         if self.backend != "torch":
-            return self.model.encode([text], self.query_prompt, 1)[0]
-        vec = self.model.encode_query([text], prompt=self.query_prompt, **self._encode_kwargs())
-        return np.asarray(vec[0], dtype=np.float32)
+            vec = self.model.encode([text], self.query_prompt, 1)[0]
+        else:
+            vec = np.asarray(self.model.encode_query([text], prompt=self.query_prompt, **self._encode_kwargs())[0],
+                             dtype=np.float32)
+        vec.setflags(write=False)
+        self._last_query = (text, vec)
+        return vec
 
     def count_tokens(self, text: str) -> int:
         """Model tokens in text, without special tokens or prompt (the chunker's unit)."""

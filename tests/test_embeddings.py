@@ -225,6 +225,13 @@ def test_documents_are_normalized_float32(embedder):
 
 
 @pytest.mark.slow
+def test_the_last_query_vector_is_reused(embedder):
+    first = embedder.embed_query(ARABIC)
+    assert embedder.embed_query(ARABIC) is first  # retrieval and the answer's rerank embed it once
+    assert embedder.embed_query("سؤال آخر") is not first
+    assert embedder.embed_query(ARABIC) @ first == pytest.approx(1.0, abs=1e-5)
+
+
 def test_query_and_document_prompts_differ(embedder):
     q, d = embedder.embed_query(ARABIC), embedder.embed_documents([ARABIC])[0]
     assert q.shape == (384,) and abs(float(np.linalg.norm(q)) - 1) < 1e-4

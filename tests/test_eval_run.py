@@ -230,13 +230,18 @@ def test_answerer_fit_learns_the_sentence_choice_and_reads_real_candidates(gold,
     import numpy as np
 
     from evals.fit_answerer import Choice, accuracy, collect, fit_choice
-    from rag.answer import SENTENCE_FEATURES
+    from rag.answer import _SENT_W, RERANK_SENTENCES, SENTENCE_FEATURES
 
     q, c, d = gold
-    choices = collect(settings, q, c, [d], FakeEmbedder())
-    assert len(choices) == 6  # the answerable ones
+    choices, heads = collect(settings, q, c, [d], FakeEmbedder())
+    assert len(choices) == len(heads) == 6  # the answerable ones
     assert all(ch.X.shape == (len(ch.sentence_gold), len(SENTENCE_FEATURES)) for ch in choices)
     assert sum(ch.sentence_gold.any() for ch in choices) >= 4
+    for ch, head in zip(choices, heads):  # the second stage: the first stage's best, and their cosines
+        assert head.X.shape == (min(len(ch.X), RERANK_SENTENCES), 2)
+        if len(ch.X):
+            assert head.X[0, 0] == pytest.approx((ch.X @ np.asarray(_SENT_W)).max())
+            assert np.all(np.abs(head.X[:, 1]) <= 1.0 + 1e-6)
     # Synthetic: the gold sentence is the one with the larger first feature; the second is noise.
     rng = np.random.default_rng(0)
     synth = []
