@@ -58,7 +58,7 @@ def collect(settings: Settings, questions: Path, contexts: Path, distractors: Se
         if limit and i >= limit:
             break
         asked = retriever.repair(q.question)  # the chain repairs spelling before retrieving
-        f = refusal_features(asked, retriever.search(asked, k=settings.k))
+        f = refusal_features(asked, retriever.search(asked, k=settings.k), embedder=embedder)
         rows.append([f[name] for name in features])
         labels.append(not q.expects_refusal)
         held.append(zlib.crc32(q.id.encode()) % 2 == 1)

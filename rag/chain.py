@@ -60,7 +60,7 @@ class Assistant:
         that were already streamed, so a UI should replace the streamed text with it.
         """
         state = self.prepare.invoke(self._input(question, history, filters, k))
-        if self.llm is None or should_refuse(state["standalone"], state["hits"], self.settings):
+        if self.llm is None or should_refuse(state["standalone"], state["hits"], self.settings, self.embedder):
             answer = self._answer(state)
             yield from _pieces(answer.text)
             yield answer
@@ -94,7 +94,7 @@ class Assistant:
 
     def _answer(self, state: dict) -> Answer:
         q, hits = state["standalone"], state["hits"]
-        if should_refuse(q, hits, self.settings):
+        if should_refuse(q, hits, self.settings, self.embedder):
             return self._own(state, refusal(q, hits, self.mode))
         if self.llm is None:
             return self._own(state, extractive_answer(q, hits, self.settings, self.embedder))

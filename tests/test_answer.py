@@ -4,6 +4,8 @@ from __future__ import annotations
 import math
 from dataclasses import replace
 
+import pytest
+
 from rag.answer import (extractive_answer, lead_answer, question_type, refusal_features, short_answer,
                         should_refuse)
 from rag.arabic import normalize
@@ -108,6 +110,40 @@ def test_refuses_unrelated_question_but_not_a_relevant_one():
     assert should_refuse("ما هي عاصمة أستراليا وكم يبلغ عدد سكانها؟", unrelated)
     assert not should_refuse("متى تأسست جامعة الدول العربية؟", hits)
     assert should_refuse("أي سؤال", [])
+
+
+class FixedCosineEmbedder:
+    """Every sentence sits at the same given cosine from every question."""
+
+    def __init__(self, cosine: float):
+        self.cosine = cosine
+        self.calls = 0
+
+    def embed_query(self, text: str) -> list[float]:
+        self.calls += 1
+        return [1.0, 0.0]
+
+    def embed_documents(self, texts) -> list[list[float]]:
+        self.calls += 1
+        return [[self.cosine, math.sqrt(1 - self.cosine ** 2)] for _ in texts]
+
+
+def test_with_an_embedder_the_refusal_weighs_how_well_one_sentence_reads_as_the_answer():
+    hits = make_hits(LEAGUE, POET, ISIS)
+    question = "متى تأسست جامعة الدول العربية؟"  # the words are all there either way
+    assert refusal_features(question, hits, embedder=FixedCosineEmbedder(0.91))["sentence_cosine"] == pytest.approx(0.91)
+    assert refusal_features(question, hits)["sentence_cosine"] == 0.0
+    assert not should_refuse(question, hits, embedder=FixedCosineEmbedder(0.92))
+    assert should_refuse(question, hits, embedder=FixedCosineEmbedder(0.70))
+    assert not should_refuse(question, hits)  # no embedder: the lexical rule
+
+
+def test_the_refusal_rule_and_the_answer_embed_the_head_sentences_once():
+    emb = FixedCosineEmbedder(0.9)
+    hits = make_hits(LEAGUE, POET)
+    assert not should_refuse("متى تأسست جامعة الدول العربية؟", hits, embedder=emb)
+    a = extractive_answer("متى تأسست جامعة الدول العربية؟", hits, embedder=emb)
+    assert emb.calls == 2 and "1945" in first_line(a.text)
 
 
 def test_refusal_threshold_comes_from_settings(settings):

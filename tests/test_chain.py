@@ -96,4 +96,4 @@ def test_embedder_reaches_the_extractive_answerer_for_english_questions(settings
     a = Assistant(settings, Recorder(hits), embedder=emb).ask("How many member states does the Arab League have?")
     assert not a.refused and emb.calls == 2 and "22 دولة" in a.text
     Assistant(settings, Recorder(hits), embedder=emb).ask(QUESTION)
-    assert emb.calls == 4  # Arabic questions: the lexical ranking, reranked with one query + one batch
+    assert emb.calls == 4  # Arabic: one query + one batch of head sentences, for the refusal rule and the rerank
