@@ -8,7 +8,8 @@ the passage's own words, not a paraphrase.
 Refusal: e5 cosine scores bunch at 0.8-0.9, so no fixed cosine cut-off. The rule combines signals
 that transfer between archives: how much of the question's (IDF-weighted) content one sentence
 of the top passages covers (by word prefix and by Arabic root), whether dense and lexical
-retrieval agree on a top passage, and how far the top dense score stands above the rest.
+retrieval agree on a top passage, how far the top dense score stands above the rest, and how
+close the best candidate sentence is to the question in e5 space.
 `refusal_features` exposes them for calibration.
 """
 from __future__ import annotations
@@ -24,6 +25,7 @@ from typing import Sequence
 
 from rag.arabic import analyze, is_arabic, normalize, roots, sentences
 from rag.citations import verify
+from rag.config import DEFAULT_MODEL
 from rag.prompts import refusal_text
 from rag.shortanswer import _DATE, _NUMBER, _NUMBER_WORDS, lead_answer, question_type, short_answer  # noqa: F401
 from rag.types import Answer, Hit
@@ -186,17 +188,23 @@ def rerank(question: str, ranked: Sequence[tuple[float, _Sentence]], embedder) -
     return out + [(a * score + floor, s) for score, s in tail]
 
 
+_last_cosines: tuple = (None, "", (), np.zeros(0))
+
+
 def _cosines(embedder, question: str, texts: Sequence[str]) -> np.ndarray:
-    return _cached_cosines(embedder, question, tuple(texts))
-
-
-@functools.lru_cache(maxsize=32)
-def _cached_cosines(embedder, question: str, texts: tuple[str, ...]) -> np.ndarray:
-    """Cached: the refusal rule and the answerer's rerank score the same head sentences."""
+    """e5 cosine of `question` with each text. The last call is remembered (by embedder identity,
+    so any embedder object works): the refusal rule and then the answerer's rerank score the same
+    head sentences of one question."""
+    global _last_cosines
+    texts = tuple(texts)
+    last = _last_cosines
+    if last[0] is embedder and last[1] == question and last[2] == texts:
+        return last[3]
     q = np.asarray(embedder.embed_query(question), dtype=float)
     docs = np.asarray(embedder.embed_documents(list(texts)), dtype=float)
     cos = docs @ q / (np.linalg.norm(docs, axis=1) * np.linalg.norm(q) + 1e-9)
     cos.setflags(write=False)
+    _last_cosines = (embedder, question, texts, cos)
     return cos
 
 
@@ -311,10 +319,10 @@ def refusal_features(question: str, hits: Sequence[Hit], *, answer: bool = True,
     Coverage is measured per sentence (a question is answered by a sentence, not by a passage
     sharing scattered words); prefix coverage (first 4 letters) forgives light-stemming misses.
     Signals the retriever did not provide (no dense score, no ranks) take neutral values.
-    answer=False skips ranking the sentences (answer_confidence, answer_score), which the shipped
-    rule does not weigh: `should_refuse` saves that work on every question. With `embedder`,
-    sentence_cosine: the best e5 cosine between the question and the RERANK_SENTENCES sentences
-    the answerer would rerank (0.0 without one, and the rule then falls back to the lexical one).
+    With `embedder`, sentence_cosine: the best e5 cosine between the question and the
+    RERANK_SENTENCES sentences the answerer would rerank (0.0 without one; the rule then falls
+    back to the lexical one). answer=False skips answer_confidence and answer_score, which the
+    shipped rule does not weigh.
     """
     q_terms = set(analyze(question))
     top = list(hits[:ANSWER_HITS])
@@ -407,9 +415,16 @@ def refusal_score(features: dict[str, float], weights: dict[str, float] = _WEIGH
     return _sigmoid(bias + sum(w * features[k] for k, w in weights.items()))
 
 
+def _calibrated(embedder) -> bool:
+    """sentence_cosine's weight is on e5-small's cosine scale (which bunches at 0.8-0.9): another
+    model's cosines need a refit (`evals.calibrate`) before they can weigh in, so its embedder gets
+    the lexical rule. (The answerer's rerank takes any embedder: there only the order matters.)"""
+    return str(getattr(embedder, "model_id", "")).startswith(DEFAULT_MODEL)
+
+
 def should_refuse(question: str, hits: Sequence[Hit], settings=None, embedder=None) -> bool:
-    """True when the passages do not support an answer to `question`. Without `embedder`, the
-    lexical rule (no sentence_cosine)."""
+    """True when the passages do not support an answer to `question`. Without an e5-small
+    `embedder`, the lexical rule (no sentence_cosine)."""
     if not hits or not analyze(question):
         return True
     cross = cross_lingual(question, hits)
@@ -418,6 +433,8 @@ def should_refuse(question: str, hits: Sequence[Hit], settings=None, embedder=No
     if cross:
         weights, bias, threshold = _CROSS_WEIGHTS, _CROSS_BIAS, CROSS_REFUSAL_THRESHOLD
     else:
+        if not _calibrated(embedder):
+            embedder = None
         weights, bias, default = ((_WEIGHTS, _BIAS, REFUSAL_THRESHOLD) if embedder is not None
                                   else (_LEXICAL_WEIGHTS, _LEXICAL_BIAS, LEXICAL_REFUSAL_THRESHOLD))
         threshold = getattr(settings, "refusal_threshold", 0.0) or default

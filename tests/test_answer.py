@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 import math
-from dataclasses import replace
+from dataclasses import dataclass, replace
 
 import pytest
 
@@ -112,12 +112,13 @@ def test_refuses_unrelated_question_but_not_a_relevant_one():
     assert should_refuse("أي سؤال", [])
 
 
+@dataclass  # unhashable, like many user-written embedders: the answerer must not need a hash
 class FixedCosineEmbedder:
     """Every sentence sits at the same given cosine from every question."""
 
-    def __init__(self, cosine: float):
-        self.cosine = cosine
-        self.calls = 0
+    cosine: float
+    calls: int = 0
+    model_id: str = "intfloat/multilingual-e5-small"  # the model the refusal rule is calibrated on
 
     def embed_query(self, text: str) -> list[float]:
         self.calls += 1
@@ -136,6 +137,8 @@ def test_with_an_embedder_the_refusal_weighs_how_well_one_sentence_reads_as_the_
     assert not should_refuse(question, hits, embedder=FixedCosineEmbedder(0.92))
     assert should_refuse(question, hits, embedder=FixedCosineEmbedder(0.70))
     assert not should_refuse(question, hits)  # no embedder: the lexical rule
+    # Another model's cosines are on another scale: its embedder gets the lexical rule too.
+    assert not should_refuse(question, hits, embedder=FixedCosineEmbedder(0.70, model_id="BAAI/bge-m3"))
 
 
 def test_the_refusal_rule_and_the_answer_embed_the_head_sentences_once():
@@ -347,3 +350,4 @@ def test_a_sentence_opening_with_a_pronoun_is_quoted_with_the_one_before_it():
     assert a.text.index("تولى سالم") < a.text.index("هو الرئيس")  # in the passage's order
     plain = extractive_answer("متى تأسست جامعة الدول العربية؟", make_hits(LEAGUE))
     assert "تأسست" in plain.text
+
