@@ -256,8 +256,8 @@ def extractive_answer(question: str, hits: Sequence[Hit], settings=None, embedde
     if not ranked:
         return refusal(question, hits)
     best_score, best = ranked[0]
-    if not cross and not set(analyze(question)) & set(best.terms):
-        return refusal(question, hits)
+    if not cross and not (set(analyze(question)) & set(best.terms) or set(roots(question)) & best.roots):
+        return refusal(question, hits)  # the best sentence shares no word, not even a root
     chosen = [best]
     for score, s in ranked[1:]:  # the next best of the same passage: context for the reader
         if len(chosen) >= MAX_SENTENCES:

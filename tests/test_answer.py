@@ -351,3 +351,9 @@ def test_a_sentence_opening_with_a_pronoun_is_quoted_with_the_one_before_it():
     plain = extractive_answer("متى تأسست جامعة الدول العربية؟", make_hits(LEAGUE))
     assert "تأسست" in plain.text
 
+
+def test_a_best_sentence_sharing_only_a_root_with_the_question_is_still_an_answer():
+    """المقاتلين / للقتال: no light stem in common, one root (قتل)."""
+    passage = "قدّر المركز أن نحو 900 شخص غادروا للقتال في الخارج خلال العقد الماضي."
+    a = extractive_answer("كم عدد المقاتلين العائدين؟", make_hits(passage, POET))
+    assert not a.refused and "900" in a.text

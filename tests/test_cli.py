@@ -57,6 +57,16 @@ def test_ask_outside_the_archive_is_refused(data_dir, capsys):
     assert code == 0 and out["refused"] and out["citations"] == []
 
 
+def test_the_refusal_rule_reads_the_sentences_not_just_the_shared_words(data_dir, capsys):
+    """The archive talks of oil sold by armed groups, not of today's price: the lexical rule
+    answered this; the e5 sentence cosine refuses it, and the answerable stay answered."""
+    _, oil = run_json(capsys, "--data-dir", str(data_dir), "ask", "ما هو سعر النفط اليوم؟", "--json")
+    assert oil["refused"]
+    for q in ("كيف تمول الجماعات المسلحة نفسها؟", "كم عدد المقاتلين الأجانب العائدين؟"):
+        _, out = run_json(capsys, "--data-dir", str(data_dir), "ask", q, "--json")
+        assert not out["refused"] and out["citations"], q
+
+
 def test_filters_apply_to_ask(data_dir, capsys):
     code, out = run_json(capsys, "--data-dir", str(data_dir), "search", "التطرف", "--since", "2023", "--json")
     assert code == 0 and all(r["date"] >= "2023" for r in out["results"])
