@@ -33,7 +33,7 @@ from rag.types import Answer, Hit
 # Calibrated default for `refusal_score` (Settings.refusal_threshold = 0.0 selects it).
 REFUSAL_THRESHOLD = 0.80
 ANSWER_HITS = 5  # passages the extractive answerer reads (Settings.k by default)
-MAX_SENTENCES = 2
+MAX_SENTENCES = 2  # quoted from the best one's passage, plus the sentence before an anaphoric best one
 COS_DELTA = 0.02  # cross-lingual route: a second sentence within this cosine of the best one
 LEAD_MIN_CONFIDENCE = 0.5  # the short answer leads only when its sentence wins this softmax share
 RERANK_SENTENCES = 6  # the lexical model's best candidates that e5 then reorders
