@@ -294,11 +294,10 @@ def _antecedent(best: _Sentence, hits: Sequence[Hit]) -> _Sentence | None:
     quoted alone, it would not say whom or what it is about."""
     if not _ANAPHORIC.match(best.text):
         return None
-    previous = None
-    for text, terms, rts in _analyzed(hits[best.hit_index].chunk.text):
-        if text == best.text:
-            return previous
-        previous = _Sentence(best.hit_index, text, terms, frozenset(), rts)
+    analyzed = _analyzed(hits[best.hit_index].chunk.text)
+    for (text, terms, rts), (following, _, _) in zip(analyzed, analyzed[1:]):
+        if following == best.text:
+            return _Sentence(best.hit_index, text, terms, frozenset(), rts)
     return None
 
 
