@@ -11,20 +11,28 @@ refused-unanswerable / refused-answerable frontier on the held-out halves (each 
 the fit on the other, split by question id parity), the weights fitted on everything, and the
 threshold at which that fit refuses 90% of the mix's unanswerable questions. It prints; it
 changes nothing: paste the weights into rag/answer.py with the command and the numbers.
+
+  python -m evals.calibrate --data-dir DIR --english [FILE]
+
+fits the cross-lingual rule (Latin-script questions over Arabic passages) the same way, from our
+own English questions (ENGLISH: each names the ARCD or XQuAD-ar context that answers it), asked
+over both indexes: answerable over their own, not over the other. It also prints how often the
+answer cites the question's own context.
 """
 from __future__ import annotations
 
 import argparse
 import sys
 import zlib
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Sequence
 
 import numpy as np
 
-from evals.gold import SHARED_NEWS as NEWS, SHARED_QA as QA, load_questions
+from evals.gold import SHARED_NEWS as NEWS, SHARED_QA as QA, load_contexts, load_located_questions, load_questions
 from evals.run import build_eval_index, script_main
-from rag.answer import _WEIGHTS, refusal_features
+from rag.answer import _CROSS_WEIGHTS, _WEIGHTS, extractive_answer, refusal_features, should_refuse
 from rag.config import Settings, load_settings
 from rag.retrieve import HybridRetriever
 
@@ -65,6 +73,71 @@ def collect(settings: Settings, questions: Path, contexts: Path, distractors: Se
     return np.array(rows, dtype=float), np.array(labels), np.array(held)
 
 
+ENGLISH = Path(__file__).with_name("data") / "english.questions.jsonl"
+CROSS_INDEXES = ("arcd", "xquad_ar")  # the contexts the English questions are about
+
+
+@dataclass
+class CrossRows:
+    """One row per (English question, index) pair."""
+
+    X: np.ndarray
+    answerable: np.ndarray  # over this index
+    held: np.ndarray  # the held-out half
+    refused_now: np.ndarray  # by the shipped rule (rag.answer.should_refuse)
+    right: list[bool]  # the answer cites the question's own context (answerable rows only)
+
+
+def collect_cross(settings: Settings, english: Path, indexes: Sequence[Path], distractors: Sequence[Path],
+                  embedder, features: Sequence[str]) -> CrossRows:
+    """The English questions asked over the index of each context file in `indexes`, each
+    answerable exactly over the index that holds its context."""
+    questions = list(load_located_questions(english))
+    rows, labels, held, refused, right = [], [], [], [], []
+    for contexts in indexes:
+        ids = {c.context_id for c in load_contexts(contexts)}
+        store, _ = build_eval_index(settings, contexts, distractors, "arabic", embedder)
+        retriever = HybridRetriever(store.settings, store)
+        for q in questions:
+            asked = retriever.repair(q.question)  # as the chain does
+            hits = retriever.search(asked, k=settings.k)
+            f = refusal_features(asked, hits, answer=False, embedder=embedder)
+            rows.append([f[n] for n in features])
+            labels.append(q.context_id in ids)
+            held.append(zlib.crc32(q.id.encode()) % 2 == 1)
+            refused.append(should_refuse(asked, hits, settings, embedder))
+            if labels[-1]:
+                cites = extractive_answer(asked, hits, settings, embedder).citations
+                right.append(bool(cites) and cites[0].doc_id == q.context_id)
+    return CrossRows(np.array(rows, dtype=float), np.array(labels), np.array(held), np.array(refused), right)
+
+
+def cross_main(args, settings: Settings, embedder) -> int:
+    indexes = [QA / f"{n}.contexts.jsonl" for n in CROSS_INDEXES]
+    if not all(p.is_file() for p in indexes):
+        print(f"skipped: the contexts of {', '.join(CROSS_INDEXES)} are absent from {QA}")
+        return 0
+    features = args.features or list(_CROSS_WEIGHTS)
+    rows = collect_cross(settings, args.english, indexes, args.distractors, embedder, features)
+    X, y, held = rows.X, rows.answerable, rows.held
+    print(f"{len(y)} English question-index pairs ({int((~y).sum())} unanswerable); the answer cites "
+          f"the question's own context for {np.mean(rows.right):.3f} of the answerable")
+    print(f"the shipped rule: unanswerable refused {np.mean(rows.refused_now[~y]):.3f}, "
+          f"answerable refused {np.mean(rows.refused_now[y]):.3f}")
+    scores = np.zeros(len(y))
+    for half in (True, False):
+        w, b = fit_logistic(X[held != half], y[held != half])
+        scores[held == half] = _sigmoid(X[held == half] @ w + b)
+    print("held out:")
+    for t in (0.3, 0.4, 0.45, 0.5, 0.6, 0.7):
+        (row,) = frontier(scores, y, [t])
+        print(f"  threshold {t:.2f}: unanswerable refused {row['refused_unanswerable']:.3f}, "
+              f"answerable refused {row['refused_answerable']:.3f}")
+    w, b = fit_logistic(X, y)
+    print("weights:", {name: round(float(v), 3) for name, v in zip(features, w)}, "bias:", round(b, 3))
+    return 0
+
+
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser()
     ap.add_argument("--data-dir", required=True, type=Path)
@@ -74,12 +147,14 @@ def main(argv=None) -> int:
                     help="extra answerable questions, over --answerable-contexts")
     ap.add_argument("--answerable-contexts", type=Path, default=QA / "xquad_ar.contexts.jsonl")
     ap.add_argument("--distractors", nargs="*", type=Path, default=[NEWS])
-    ap.add_argument("--features", nargs="+", default=list(_WEIGHTS),
+    ap.add_argument("--features", nargs="+",
                     help="refusal_features to fit on (default: those the shipped rule uses)")
+    ap.add_argument("--english", nargs="?", const=ENGLISH, type=Path,
+                    help=f"fit the cross-lingual rule from these English questions (default {ENGLISH.name})")
     ap.add_argument("--limit", type=int)
     args = ap.parse_args(argv)
     known = refusal_features("", [])  # the names, from a question with no passages
-    bad = [f for f in args.features if f not in known]
+    bad = [f for f in args.features or () if f not in known]
     if bad:
         ap.error(f"unknown --features {', '.join(bad)}; choose from {', '.join(known)}")
     if not args.questions.is_file():
@@ -89,6 +164,9 @@ def main(argv=None) -> int:
 
     settings = load_settings(data_dir=args.data_dir)
     embedder = get_embedder(settings)
+    if args.english:
+        return cross_main(args, settings, embedder)
+    args.features = args.features or list(_WEIGHTS)
     X, y, held = collect(settings, args.questions, args.contexts, args.distractors, embedder, args.features,
                          args.limit)
     Xa = np.zeros((0, X.shape[1]))

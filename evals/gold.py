@@ -50,6 +50,14 @@ def load_contexts(path: str | Path) -> Iterator[GoldContext]:
     return _load(path, _context)
 
 
+def load_located_questions(path: str | Path) -> Iterator[GoldQuestion]:
+    """Yield questions known only by the context that answers them (no gold span: our English
+    set over Arabic contexts). Answerable exactly when that context is in the index, so callers
+    label them per index; `answers` is left empty."""
+    return _load(path, lambda r: GoldQuestion(id=_id(r, "id"), question=_text(r, "question"), answers=(),
+                                              context_id=_id(r, "context_id")))
+
+
 def _load(path: str | Path, parse: Callable[[dict], T]) -> Iterator[T]:
     with open(path, "rb") as f:
         for lineno, raw in enumerate(f, start=1):

@@ -217,3 +217,8 @@ def is_arabic(text: str) -> bool:
     return len(_ARABIC_CHAR.findall(text)) >= len(_LATIN_CHAR.findall(text)) and bool(
         _ARABIC_CHAR.search(text)
     )
+
+
+def latin_script(text: str) -> bool:
+    """A question in a Latin-script language (English...): not Arabic and has Latin letters."""
+    return not is_arabic(text) and bool(_LATIN_CHAR.search(text))

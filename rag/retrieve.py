@@ -1,7 +1,8 @@
 """Hybrid retrieval: dense (e5 in Chroma) + lexical (BM25 over light-stemmed Arabic terms in
 SQLite FTS5, and with a lighter weight BM25 over Arabic roots, which joins derivations stems
 keep apart), fused by weighted reciprocal rank, then near-duplicates collapsed and a
-per-document cap applied so one long article cannot crowd out the rest.
+per-document cap applied so one long article cannot crowd out the rest. A Latin-script
+question over Arabic passages is served by the dense side alone.
 
 RRF instead of score mixing: e5 cosines bunch at 0.8-0.9 and BM25 scores are unbounded, so
 ranks are the only scale the two sides share.
@@ -11,7 +12,7 @@ from __future__ import annotations
 from dataclasses import replace
 from typing import Literal
 
-from rag.arabic import analyze
+from rag.arabic import analyze, is_arabic, latin_script
 from rag.config import Settings
 from rag.store import Store
 from rag.types import Filters, Hit
@@ -42,6 +43,8 @@ class HybridRetriever:
         dense = lexical = rooted = []
         if mode in ("hybrid", "dense"):
             dense = self.store.dense_search(self.store.embedder.embed_query(query), fetch, filters)
+        if mode == "hybrid" and dense and self._cross_lingual(query, dense[0].chunk_id):
+            mode = "dense"
         if mode in ("hybrid", "lexical"):
             lexical = self.store.lexical_search(query, fetch, filters)
         if mode == "hybrid" and s.root_weight:
@@ -70,6 +73,17 @@ class HybridRetriever:
             head = [replace(h, score=float(sc)) for h, sc in sorted(zip(head, scores), key=lambda x: -x[1])]
             hits = head + hits[len(head):]
         return diversify(hits, k, s.per_doc_cap)
+
+
+    def _cross_lingual(self, query: str, top_chunk_id: str) -> bool:
+        """A Latin-script question whose best dense passage is Arabic: the lexical side could only
+        match digits and stray Latin tokens of Arabic articles, and fused, that noise pushed the
+        dense passages out (our English questions over ARCD / XQuAD-ar with the news distractors:
+        recall@5 0.73 hybrid, 0.86 dense; recall@1 0.39 / 0.69)."""
+        if not latin_script(query):
+            return False
+        top = self.store.chunks([top_chunk_id]).get(top_chunk_id)
+        return top is not None and is_arabic(top.text)
 
 
 def diversify(hits: list[Hit], k: int, per_doc_cap: int, dup_jaccard: float = 0.8) -> list[Hit]:

@@ -299,6 +299,16 @@ def test_english_question_over_arabic_passages_refusal_uses_dense_margins():
     assert should_refuse(q, ranked_hits((LEAGUE, None, None, None)))
 
 
+def test_english_question_refusal_weighs_the_best_sentence_cosine_with_e5():
+    q = "When was the Arab League founded?"
+    hits = ranked_hits((LEAGUE, 0, None, 0.84), (POET, 1, None, 0.82), (ISIS, 2, None, 0.815),
+                       (INJECTION, 3, None, 0.81))
+    assert refusal_features(q, hits, embedder=FixedCosineEmbedder(0.9))["sentence_cosine"] == pytest.approx(0.9)
+    assert not should_refuse(q, hits, embedder=FixedCosineEmbedder(0.85))
+    assert should_refuse(q, hits, embedder=FixedCosineEmbedder(0.72))  # same margins, no sentence reads as an answer
+    assert not should_refuse(q, hits, embedder=ConceptEmbedder())  # not e5-small: the dense margins alone
+
+
 def test_arabic_questions_call_the_embedder_once_for_the_rerank():
     emb = ConceptEmbedder()
     a = extractive_answer("متى تأسست جامعة الدول العربية؟", make_hits(LEAGUE, POET), embedder=emb)

@@ -215,6 +215,21 @@ def test_calibration_fits_a_separable_rule_and_reports_the_frontier(gold, settin
     assert row["refused_unanswerable"] == 1.0 and row["refused_answerable"] == 0.0
 
 
+def test_cross_lingual_calibration_labels_each_english_question_by_the_index_asked(gold, settings, tmp_path):
+    from evals.calibrate import collect_cross
+
+    _, c, d = gold
+    rows = [json.loads(line) for line in c.read_text(encoding="utf-8").splitlines()]
+    first, second = _jsonl(tmp_path / "a.contexts.jsonl", rows[:3]), _jsonl(tmp_path / "b.contexts.jsonl", rows[3:])
+    english = _jsonl(tmp_path / "en.questions.jsonl", [
+        {"id": "en1", "question": "How long is the Nile river?", "context_id": "c-nile"},
+        {"id": "en2", "question": "How tall is the Burj Khalifa tower?", "context_id": "c-tower"}])
+    rows = collect_cross(settings, english, [first, second], [d], FakeEmbedder(), ["dense_margin", "sentence_cosine"])
+    assert rows.X.shape == (4, 2) and rows.answerable.tolist() == [True, False, False, True]
+    assert rows.held.dtype == bool and rows.refused_now.shape == (4,)
+    assert len(rows.right) == 2 and (rows.X[:, 1] != 0).any()  # the cross-lingual route's sentences were scored
+
+
 def test_calibration_names_an_unknown_feature_and_the_choices(tmp_path, capsys):
     import pytest
 

@@ -233,6 +233,31 @@ def test_roots_index_joins_derivations_and_hybrid_search_uses_it(settings, tmp_p
     assert not store.lexical_search("التأسيس", 5, field="roots")  # removed with its document
 
 
+class TranslatingEmbedder(FakeEmbedder):
+    """Embeds the English test question as its Arabic rendering: a stand-in multilingual model."""
+
+    ENGLISH = {"When was the Arab League founded?": "متى تأسست جامعة الدول العربية؟"}
+
+    def embed_query(self, text):
+        return super().embed_query(self.ENGLISH.get(text, text))
+
+
+def test_latin_script_question_over_arabic_passages_is_served_by_the_dense_side(settings, tmp_path):
+    arch = tmp_path / "arch"
+    write_article(arch, "a.txt", "تقرير عن الجامعة", "تأسست جامعة الدول العربية في القاهرة عام 1945 بسبع دول.")
+    # Latin tokens in an Arabic article: all the lexical side of an English question can match.
+    write_article(arch, "b.txt", "تقرير عن حساب", "نشر حساب Arab League على منصة X صورا قديمة من أرشيف المكتبة.")
+    ingest(settings, [arch], TranslatingEmbedder())
+    store = Store(settings, TranslatingEmbedder())
+    q = "When was the Arab League founded?"
+    assert [cid for cid, _ in store.lexical_search(q, 5)] and store.dense_search(store.embedder.embed_query(q), 1)
+    hits = HybridRetriever(settings, store).search(q, k=2)
+    assert hits[0].chunk.title == "تقرير عن الجامعة"
+    assert all(h.lexical_rank is None and h.root_rank is None for h in hits)  # the lexical noise stayed out
+    (arabic,) = HybridRetriever(settings, store).search("متى تأسست جامعة الدول العربية؟", k=1)
+    assert arabic.lexical_rank == 0  # Arabic questions keep the hybrid
+
+
 class ReverseReranker:
     """Scores passages so that the fused order is reversed: proves the reranker decides."""
 
