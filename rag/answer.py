@@ -274,6 +274,9 @@ def extractive_answer(question: str, hits: Sequence[Hit], settings=None, embedde
     if cross:
         if embedder is not None and question_type(question) in ("date", "number"):
             lead = short_answer(question, best.text)
+            # No question word matches across languages, so nothing ties a number word to the
+            # question ("كتلة واحدة", one bloc, led "How many ... returned?"): numerals only.
+            lead = lead if any(ch.isdigit() for ch in normalize(lead)) else ""
     elif choice_probability(ranked) >= LEAD_MIN_CONFIDENCE:
         lead = lead_answer(question, best.text)
     if lead and normalize(lead) != normalize(best.text):

@@ -288,6 +288,15 @@ def test_english_question_over_arabic_passages_ranks_sentences_by_cosine():
     assert first_line(when.text).startswith("Short answer: ") and "1945" in first_line(when.text)
 
 
+def test_english_number_question_leads_only_with_a_numeral():
+    emb = ConceptEmbedder()
+    passage = "بلغ عدد الأعضاء المؤسسين سبعة ثم ارتفع إلى اثنتين وعشرين دولة. وتعد الجامعة كتلة واحدة في المحافل."
+    words = extractive_answer("How many member states?", make_hits(passage), embedder=emb)
+    assert not words.refused and not first_line(words.text).startswith("Short answer")
+    digits = extractive_answer("How many member states does the Arab League have?", make_hits(LEAGUE), embedder=emb)
+    assert first_line(digits.text).startswith("Short answer: ") and "22" in first_line(digits.text)
+
+
 def test_english_question_over_arabic_passages_refusal_uses_dense_margins():
     q = "When was the Arab League founded?"
     clear = ranked_hits((LEAGUE, 0, None, 0.86), (POET, 1, None, 0.79), (ISIS, 2, None, 0.78),

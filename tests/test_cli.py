@@ -67,6 +67,17 @@ def test_the_refusal_rule_reads_the_sentences_not_just_the_shared_words(data_dir
         assert not out["refused"] and out["citations"], q
 
 
+def test_english_questions_are_answered_from_the_arabic_passages_or_refused(data_dir, capsys):
+    """Dense-only retrieval and the cross-lingual rule with the sentence cosine: the old rule,
+    over hybrid hits, answered "Who is the president of France?" from the archive."""
+    for q in ("Who is the president of France?", "What is the GDP of Japan?"):
+        _, out = run_json(capsys, "--data-dir", str(data_dir), "ask", q, "--json")
+        assert out["refused"] and out["citations"] == [], q
+    _, out = run_json(capsys, "--data-dir", str(data_dir), "ask", "How many foreign fighters returned?", "--json")
+    assert not out["refused"] and "From the archive" in out["answer"]
+    assert "العائدون" in out["citations"][0]["title"] and "Short answer" not in out["answer"]  # no "واحدة" lead
+
+
 def test_filters_apply_to_ask(data_dir, capsys):
     code, out = run_json(capsys, "--data-dir", str(data_dir), "search", "التطرف", "--since", "2023", "--json")
     assert code == 0 and all(r["date"] >= "2023" for r in out["results"])
