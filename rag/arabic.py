@@ -220,5 +220,7 @@ def is_arabic(text: str) -> bool:
 
 
 def latin_script(text: str) -> bool:
-    """A question in a Latin-script language (English...): not Arabic and has Latin letters."""
-    return not is_arabic(text) and bool(_LATIN_CHAR.search(text))
+    """A question in a Latin-script language (English...): Latin letters and no Arabic one.
+    "أين يقع Energiprojekt AB؟" is an Arabic question about a Latin name: its passage is found
+    by that name (lexically) and it is answered in Arabic."""
+    return bool(_LATIN_CHAR.search(text)) and not _ARABIC_CHAR.search(text)

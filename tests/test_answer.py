@@ -98,6 +98,12 @@ def test_english_question_gets_english_framing():
     assert "From the archive" in a.text and "founded in Cairo in 1945" in a.text
 
 
+def test_arabic_question_about_a_latin_name_is_answered_in_arabic():
+    passage = "يقع مقر شركة Nordvik Energy Systems في مدينة أوسلو. وتعمل الشركة في تخزين الطاقة."
+    a = extractive_answer("أين يقع مقر Nordvik Energy Systems؟", make_hits(passage, POET))
+    assert not a.refused and "From the archive" not in a.text and "أوسلو" in a.text
+
+
 def test_injected_instruction_in_a_passage_is_not_followed():
     a = extractive_answer("متى تأسست جامعة الدول العربية؟", make_hits(LEAGUE, INJECTION))
     assert "1945" in first_line(a.text)

@@ -256,6 +256,8 @@ def test_latin_script_question_over_arabic_passages_is_served_by_the_dense_side(
     assert all(h.lexical_rank is None and h.root_rank is None for h in hits)  # the lexical noise stayed out
     (arabic,) = HybridRetriever(settings, store).search("متى تأسست جامعة الدول العربية؟", k=1)
     assert arabic.lexical_rank == 0  # Arabic questions keep the hybrid
+    mixed = HybridRetriever(settings, store).search("ماذا نشر حساب Arab League؟", k=2)
+    assert any(h.lexical_rank is not None for h in mixed)  # Arabic words around a Latin name: hybrid too
 
 
 class ReverseReranker:
