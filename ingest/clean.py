@@ -14,7 +14,7 @@ import re
 from dataclasses import dataclass, replace
 from pathlib import Path
 
-from ingest.dates import find_dates, parse_arabic_date
+from rag.dates import find_dates, parse_arabic_date
 from rag.arabic import normalize
 from rag.types import SourceDoc
 

@@ -30,8 +30,8 @@ from rag.arabic import analyze, is_arabic, normalize, sentences
 from rag.aspects import Aspect, TfIdf, discover_aspects
 from rag.brief_llm import plan_questions, write_cited
 from rag.config import Settings
-from rag.timeline import find_dates as _find_dates
-from rag.timeline import iso_date
+from rag.dates import find_dates as _find_dates
+from rag.dates import iso_date
 from rag.types import (BriefSection, BriefSentence, Briefing, Chunk, Citation, Filters, Hit,
                        TimelineEvent)
 

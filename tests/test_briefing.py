@@ -9,7 +9,7 @@ from langchain_core.language_models.fake_chat_models import FakeListChatModel
 from rag.arabic import analyze
 from rag.briefing import build_briefing
 from rag.config import Settings
-from rag.timeline import find_dates
+from rag.dates import find_dates
 from rag.types import Chunk, Filters, Hit
 
 ARTICLES = [

@@ -1,6 +1,6 @@
 import pytest
 
-from ingest.dates import find_dates, parse_arabic_date
+from rag.dates import find_dates, parse_arabic_date
 
 
 @pytest.mark.parametrize("text, iso", [
@@ -47,3 +47,14 @@ def test_find_dates_ignores_bare_numbers_and_hijri_years():
     text = "خلال العام ٢٠٢٠ والسنة 1999"
     assert [(iso, text[s:e]) for iso, s, e in find_dates(text)] == [
         ("2020", "العام ٢٠٢٠"), ("1999", "والسنة 1999")]
+
+
+def test_one_finder_serves_metadata_and_the_briefing_timeline():
+    """The briefing's forms (year cues such as منذ / في, "من ... عام", English months) and
+    ingest's (day names, times, month pairs) are one set of patterns."""
+    text = "منذ 2011 تغير الكثير، وفي 13 من أكتوبر عام 1958 وقع الحدث، ثم in October 1999 and since 2004."
+    found = find_dates(text)
+    assert [f.iso for f in found] == ["2011", "1958-10-13", "1999-10", "2004"]
+    assert [text[f.start:f.end] for f in found][:2] == ["منذ 2011", "13 من أكتوبر عام 1958"]
+    assert find_dates("Demarch 2018 and 2018 people") == []  # a month needs a word boundary; a bare number is no year
+    assert [f.iso for f in find_dates("الثلاثاء 5 مارس 2019 - 10:15 م")] == ["2019-03-05T22:15"]

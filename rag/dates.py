@@ -1,21 +1,36 @@
-"""Dates as Arabic archives write them, to ISO 8601.
+"""Dates as Arabic archives write them, to ISO 8601: one finder for the project.
 
 Archive pages mix Egyptian (يوليه) and Levantine (تموز) month names, Arabic-Indic digits, day
 names and ص/م for AM/PM; news feeds use RFC 2822; metadata uses ISO. One set of patterns serves
-both the metadata date (`parse_arabic_date`) and dates mentioned in a text (`find_dates`, for a
-briefing timeline). dateparser is only the fallback for the long tail (e.g. English month names).
+the metadata date (`parse_arabic_date`, for ingest), dates mentioned in a text (`find_dates`, for
+the briefing timeline) and the date lines of a scraped page. Only forms that are unambiguous in
+news prose are read ("عام 2018", "13 أكتوبر 1958", "آذار 2011", "2018-03-05", "05/03/2018"): a
+wrong date in a handout is worse than a missing one, and a bare number is not a year.
+dateparser is only the fallback for the long tail of metadata formats.
 """
 from __future__ import annotations
 
 import re
 from email.utils import parsedate_tz
+from typing import NamedTuple
 
 from rag.arabic import ARABIC_DIGITS as _DIGITS
-from rag.timeline import MONTHS
 
-# One month table for the project (rag.timeline.MONTHS); English names go to dateparser here.
-_MONTHS: dict[str, int] = {name: n for name, n in MONTHS.items() if not name.isascii()}
-_MONTH = "|".join(sorted((re.escape(m) for m in _MONTHS), key=len, reverse=True))
+MONTHS = {
+    # Egyptian / Gulf names
+    "يناير": 1, "فبراير": 2, "مارس": 3, "ابريل": 4, "أبريل": 4, "إبريل": 4, "مايو": 5,
+    "يونيو": 6, "يونيه": 6, "يوليو": 7, "يوليه": 7, "اغسطس": 8, "أغسطس": 8, "سبتمبر": 9,
+    "اكتوبر": 10, "أكتوبر": 10, "نوفمبر": 11, "ديسمبر": 12,
+    # Levantine / Iraqi names
+    "كانون الثاني": 1, "شباط": 2, "آذار": 3, "اذار": 3, "نيسان": 4, "أيار": 5, "ايار": 5,
+    "حزيران": 6, "تموز": 7, "آب": 8, "اب": 8, "أيلول": 9, "ايلول": 9, "تشرين الأول": 10,
+    "تشرين الاول": 10, "تشرين الثاني": 11, "كانون الأول": 12, "كانون الاول": 12,
+    # English, for English-language articles
+    "january": 1, "february": 2, "march": 3, "april": 4, "may": 5, "june": 6, "july": 7,
+    "august": 8, "september": 9, "october": 10, "november": 11, "december": 12,
+}
+_MONTH = "|".join(sorted((re.escape(m) if not m.isascii() else f"(?<![A-Za-z])(?i:{m})" for m in MONTHS),
+                          key=len, reverse=True))
 _DAY_NAME = r"(?:(?:يوم\s+)?(?:ال)?(?:أحد|احد|اثنين|إثنين|ثلاثاء|أربعاء|اربعاء|خميس|جمعة|سبت)[،,]?\s+)"
 _YEAR = r"(1[89]\d\d|20\d\d|2100)"
 _SEP = r"\s*[/\-.،,]?\s*"
@@ -24,13 +39,17 @@ _MONTH_PAIR = rf"({_MONTH})(?:\s*[/(]\s*(?:{_MONTH})\s*\)?)?"
 _TIME = r"(?:\s*[-–،,]?\s*(?:الساعة\s+)?(\d{1,2}):(\d{2})(?::\d{2})?\s*(ص|م|صباحا|صباحًا|مساء|مساءً|مساءا|am|pm|AM|PM)?(?![\w:]))?"
 
 _PATTERNS: list[tuple[str, re.Pattern]] = [
-    ("dmy_name", re.compile(rf"{_DAY_NAME}?(\d{{1,2}}){_SEP}{_MONTH_PAIR}{_SEP}{_YEAR}(?!\d){_TIME}")),
+    # "13 أكتوبر 1958", "13 من أكتوبر عام 1958"
+    ("dmy_name", re.compile(rf"{_DAY_NAME}?(\d{{1,2}}){_SEP}(?:من\s+)?{_MONTH_PAIR}{_SEP}"
+                            rf"(?:(?:من\s+)?(?:عام|العام|سنة)\s+)?{_YEAR}(?!\d){_TIME}")),
     ("mdy_name", re.compile(rf"{_MONTH_PAIR}\s+(\d{{1,2}})\s*[،,]\s*{_YEAR}(?!\d){_TIME}")),
     ("iso", re.compile(rf"(?<!\d){_YEAR}-(\d{{1,2}})-(\d{{1,2}})(?:[T ](\d{{1,2}}):(\d{{2}})(?::\d{{2}}(?:\.\d+)?)?(?:Z|[+-]\d{{2}}:?\d{{2}})?)?(?!\d)")),
     ("ymd", re.compile(rf"(?<!\d){_YEAR}[/.](\d{{1,2}})[/.](\d{{1,2}})(?!\d){_TIME}")),
     ("dmy", re.compile(rf"{_DAY_NAME}?(?<!\d)(\d{{1,2}})[/\-.](\d{{1,2}})[/\-.]{_YEAR}(?!\d){_TIME}")),
     ("my_name", re.compile(rf"(?:(?:شهر|خلال|مطلع|منتصف|أواخر|اواخر)\s+)?{_MONTH_PAIR}(?:\s+من)?(?:\s+(?:عام|العام|سنة))?\s+{_YEAR}(?!\d)(?!\s*هـ)")),
-    ("year", re.compile(rf"(?<![\w\u0600-\u06FF])(?:[وبلف]|لل)?(?:ال)?(?:عام|سنة|عامي)\s+{_YEAR}(?!\d)(?!\s*هـ)")),
+    # "عام 2018", "منذ 2011", "في 2018": a year needs a word that makes it one
+    ("year", re.compile(rf"(?<![\w\u0600-\u06FF])(?:(?:[وبلف]|لل)?(?:ال)?(?:عام|سنة|عامي)|(?:[وف])?(?:منذ|مطلع|"
+                        rf"أواخر|اواخر|أوائل|اوائل|بداية|نهاية|في|حتى)|(?i:in|since))\s+{_YEAR}(?!\d)(?!\s*هـ)")),
 ]
 
 
@@ -63,7 +82,8 @@ def _iso(y: int, m: int, d: int | None = None, hh: str | None = None, mm: str | 
 
 
 def _month(name: str) -> int:
-    return _MONTHS[name]
+    name = re.sub(r"\s+", " ", name)
+    return MONTHS[name] if name in MONTHS else MONTHS[name.lower()]
 
 
 def _convert(kind: str, g: tuple) -> str:
@@ -82,14 +102,20 @@ def _convert(kind: str, g: tuple) -> str:
     return g[0]  # year
 
 
-def find_dates(text: str) -> list[tuple[str, int, int]]:
-    """Dates mentioned in `text` as (iso, start, end), in order, spans not overlapping.
+class FoundDate(NamedTuple):
+    iso: str  # YYYY-MM-DD[THH:MM], YYYY-MM or YYYY: as precise as the text
+    start: int
+    end: int
+
+
+def find_dates(text: str) -> list[FoundDate]:
+    """Dates mentioned in `text`, in order, spans not overlapping (the most specific form wins).
 
     Precision follows the text: "13 أكتوبر 1958" -> "1958-10-13", "أكتوبر 1958" -> "1958-10",
     "عام 2018" -> "2018" (a bare number is not taken for a year without such a cue).
     """
     prepared = _prepare(text)
-    found: list[tuple[str, int, int]] = []
+    found: list[FoundDate] = []
     taken: list[tuple[int, int]] = []
     for kind, pattern in _PATTERNS:
         for m in pattern.finditer(prepared):
@@ -98,9 +124,17 @@ def find_dates(text: str) -> list[tuple[str, int, int]]:
                 continue
             iso = _convert(kind, m.groups())
             if iso:
-                found.append((iso, start, end))
+                found.append(FoundDate(iso, start, end))
                 taken.append((start, end))
-    return sorted(found, key=lambda t: t[1])
+    return sorted(found, key=lambda f: f.start)
+
+
+def iso_date(value: str) -> str:
+    """The YYYY[-MM[-DD]] prefix of a metadata date ("" when there is none)."""
+    m = re.match(r"(\d{4})(?:-(\d{2}))?(?:-(\d{2}))?", (value or "").strip())
+    if not m:
+        return ""
+    return "-".join(p for p in m.groups() if p)
 
 
 def _rfc2822(s: str) -> str:
