@@ -311,7 +311,7 @@ def _sigmoid(z: float) -> float:
 
 def refusal(question: str, hits: Sequence[Hit], mode: str = "extractive") -> Answer:
     """The answer given when the archive holds nothing relevant: says so and shows the nearest."""
-    arabic = is_arabic(question) or not re.search(r"[A-Za-z]", question)
+    arabic = not latin_script(question)
     return Answer(question=question, text=refusal_text(arabic), mode=mode, refused=True,
                   nearest=tuple(hits))
 

@@ -6,8 +6,8 @@ from dataclasses import dataclass, replace
 
 import pytest
 
-from rag.answer import (extractive_answer, lead_answer, question_type, refusal_features, short_answer,
-                        should_refuse)
+from rag.answer import (extractive_answer, lead_answer, question_type, refusal, refusal_features,
+                        short_answer, should_refuse)
 from rag.arabic import normalize
 from rag.types import Chunk, Hit
 
@@ -102,6 +102,7 @@ def test_arabic_question_about_a_latin_name_is_answered_in_arabic():
     passage = "يقع مقر شركة Nordvik Energy Systems في مدينة أوسلو. وتعمل الشركة في تخزين الطاقة."
     a = extractive_answer("أين يقع مقر Nordvik Energy Systems؟", make_hits(passage, POET))
     assert not a.refused and "From the archive" not in a.text and "أوسلو" in a.text
+    assert refusal("أين يقع مقر Nordvik Energy Systems؟", []).text == refusal("أين يقع المقر؟", []).text  # in Arabic
 
 
 def test_injected_instruction_in_a_passage_is_not_followed():
