@@ -222,5 +222,6 @@ def is_arabic(text: str) -> bool:
 def latin_script(text: str) -> bool:
     """A question in a Latin-script language (English...): Latin letters and no Arabic one.
     "أين يقع Energiprojekt AB؟" is an Arabic question about a Latin name: its passage is found
-    by that name (lexically) and it is answered in Arabic."""
-    return bool(_LATIN_CHAR.search(text)) and not _ARABIC_CHAR.search(text)
+    by that name (lexically) and it is answered in Arabic. Arabic punctuation ("Who leads ISIS؟",
+    typed on an Arabic keyboard) does not make a question Arabic."""
+    return bool(_LATIN_CHAR.search(text)) and not any(ch.isalpha() for ch in _ARABIC_CHAR.findall(text))

@@ -80,3 +80,11 @@ def test_sentences_do_not_split_inside_brackets_or_quotes():
 
 def test_is_arabic_by_majority_script():
     assert is_arabic("تقرير عن ISIS في العراق") and not is_arabic("A report on ISIS") and not is_arabic("2014")
+
+
+def test_latin_script_questions_are_those_without_an_arabic_letter():
+    from rag.arabic import latin_script
+
+    assert latin_script("When was the Arab League founded?") and latin_script("Who leads ISIS؟")
+    assert not latin_script("أين يقع Energiprojekt AB؟") and not latin_script("متى تأسست الجامعة؟")
+    assert not latin_script("2018؟")
