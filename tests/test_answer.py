@@ -246,6 +246,10 @@ def test_name_and_place_leads_need_the_right_shape():
     assert lead_answer("أين يقع مقر الجامعة؟", "يقع مقر الجامعة في مدينة القاهرة.") == "مدينة القاهرة"
     assert lead_answer("من أعلن الخلافة؟", "أعلن التنظيم الخلافة تاريخيا في 2014.") == ""
     assert lead_answer("متى أقيم كأس العالم 2018؟", "أقيم كأس العالم 2018 في روسيا.") == ""
+    # Time, manner and quantity phrases after "في" are no place, and adverbial words no name.
+    assert lead_answer("أين عاش الكاتب معظم حياته؟", "عاش الكاتب معظم حياته في سلسلة من فنادق المدينة.") == ""
+    assert lead_answer("أين أقيم الحفل؟", "أقيم الحفل في مكان قريب من النهر.") == ""
+    assert lead_answer("أين أقيم الحفل؟", "أقيم الحفل في مدينة الإسكندرية.") == "مدينة الإسكندرية"
 
 
 def test_unsure_sentence_gets_no_lead():
