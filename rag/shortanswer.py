@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 
-from rag.arabic import analyze, is_stopword, normalize
+from rag.arabic import analyze, is_stopword, normalize, roots
 
 _WORD = re.compile(r"[^\W_]+")
 _PUNCT = re.compile(r"[،,.:؛;()\[\]\-–—«»\"!?؟]")
@@ -112,7 +112,8 @@ def short_answer(question: str, sentence: str) -> str:
         pattern = _DATE if kind == "date" else _NUMBER
         found = [m for m in pattern.finditer(norm) if m.group().strip()]
         if kind == "number":  # "ثلاثة مراكز" beside "جفاف 2005": words count too
-            found = sorted(found + [m for m in _WORD.finditer(norm) if m.group() in _NUMBER_WORDS],
+            found = sorted(found + [m for m in _WORD.finditer(norm) if m.group() in _NUMBER_WORDS and not (
+                m.group() in _SCALE and re.search(r"\d\s*$", norm[:m.start()]))],  # "1.7 مليون": one number
                            key=lambda m: m.start())
         asked = set(_DIGITS.findall(normalize(question)))
         found = [m for m in found if not set(_DIGITS.findall(m.group())) & asked]  # given, not asked
@@ -123,7 +124,9 @@ def short_answer(question: str, sentence: str) -> str:
             m = found[0] if life.group(1) else found[-1]
         else:  # a bare year ("في عام 1970") rarely answers "how many"
             matched = [(n, term) for n, (_, _, t) in enumerate(toks) if (term := _stem1(t)) in q_terms]
+            counted = _counted(question, sentence, toks) if kind == "number" else lambda at: False
             m = min(found, key=lambda m: (kind == "number" and bool(_YEAR.fullmatch(m.group().strip())),
+                                          not counted(where[m.end() - 1] + 1),
                                           _distance(toks, matched, where[m.start()])))
         start, end = where[m.start()], where[m.end() - 1] + 1
         span = sentence[start:end].strip()
@@ -169,6 +172,26 @@ def _normalized_with_map(text: str) -> tuple[str, list[int]]:
         out.append(n)
         where.extend([i] * len(n))
     return "".join(out), where
+
+
+def _counted(question: str, sentence: str, toks: list[tuple[int, int, str]]):
+    """at -> whether one of the two words after char `at` (in its clause) is a noun the question
+    counts, by stem or root: "كم منطقة ..." is answered by "خمس مناطق", not by the nearer
+    "22 مقاطعة"."""
+    q_terms = set(analyze(question)) - _COUNT_WORDS
+    q_roots = set(roots(" ".join(normalize(question).split()[1:])))  # not the question word's root
+
+    def counted(at: int) -> bool:
+        cut = _CLAUSE_END.search(sentence, at)
+        stop = cut.start() if cut else len(sentence)
+        after = [t for s, _, t in toks if at <= s < stop and not _NUMBERISH.fullmatch(t) and t not in _RANGE][:2]
+        return any(_stem1(t) in q_terms or set(roots(t)) & q_roots for t in after)
+    return counted
+
+
+_COUNT_WORDS = frozenset(analyze("عدد نسبة مقدار"))
+_SCALE = frozenset(normalize(w) for w in "مائة مئة ألف آلاف مليون مليار".split())
+_NUMBERISH = re.compile(r"[\d.,٫٬]+|" + "|".join(sorted(_NUMBER_WORDS, key=len, reverse=True)))
 
 
 def _stem1(token: str) -> str:

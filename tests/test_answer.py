@@ -252,6 +252,13 @@ def test_name_and_place_leads_need_the_right_shape():
     assert lead_answer("أين أقيم الحفل؟", "أقيم الحفل في مدينة الإسكندرية.") == "مدينة الإسكندرية"
 
 
+def test_number_lead_prefers_the_number_of_what_the_question_counts():
+    # The nearer number counts something else; the question asks for times ("مرة").
+    assert lead_answer("كم مرة أقيمت البطولة؟", "تقام البطولة كل أربع سنوات وقد أقيمت 21 مرة حتى الآن.") == "21 مرة"
+    assert lead_answer("كم جزيرة في اليابان؟", "تتكون اليابان من جزر عديدة (حوالي ثلاثة آلاف جزيرة)، أربع منها كبرى.") \
+        == "ثلاثة آلاف جزيرة"
+
+
 def test_unsure_sentence_gets_no_lead():
     # Only a weak, lexical-only match: the sentence is quoted but no short answer leads.
     hits = ranked_hits((TRADE, None, 4, None))
