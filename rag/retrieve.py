@@ -74,7 +74,6 @@ class HybridRetriever:
             hits = head + hits[len(head):]
         return diversify(hits, k, s.per_doc_cap)
 
-
     def _cross_lingual(self, query: str, top_chunk_id: str) -> bool:
         """A Latin-script question whose best dense passage is Arabic: the lexical side could only
         match digits and stray Latin tokens of Arabic articles, and fused, that noise pushed the

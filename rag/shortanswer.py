@@ -174,10 +174,15 @@ def _normalized_with_map(text: str) -> tuple[str, list[int]]:
     return "".join(out), where
 
 
+_COUNT_WORDS = frozenset(analyze("عدد نسبة مقدار"))  # "كم عدد الأشهر": the months are counted
+_SCALE = frozenset(normalize(w) for w in "مائة مئة ألف آلاف مليون مليار".split())
+_NUMBERISH = re.compile(r"[\d.,٫٬]+|" + "|".join(sorted(_NUMBER_WORDS, key=len, reverse=True)))
+
+
 def _counted(question: str, sentence: str, toks: list[tuple[int, int, str]]):
-    """at -> whether one of the two words after char `at` (in its clause) is a noun the question
-    counts, by stem or root: "كم منطقة ..." is answered by "خمس مناطق", not by the nearer
-    "22 مقاطعة"."""
+    """at -> whether one of the two words after char `at` (in its clause, numbers and range words
+    skipped) is a noun the question counts, by stem or root: "كم جزيرة في اليابان؟" is answered by
+    "ثلاثة آلاف جزيرة", not by the nearer "أربع" (of them)."""
     q_terms = set(analyze(question)) - _COUNT_WORDS
     q_roots = set(roots(" ".join(normalize(question).split()[1:])))  # not the question word's root
 
@@ -187,11 +192,6 @@ def _counted(question: str, sentence: str, toks: list[tuple[int, int, str]]):
         after = [t for s, _, t in toks if at <= s < stop and not _NUMBERISH.fullmatch(t) and t not in _RANGE][:2]
         return any(_stem1(t) in q_terms or set(roots(t)) & q_roots for t in after)
     return counted
-
-
-_COUNT_WORDS = frozenset(analyze("عدد نسبة مقدار"))
-_SCALE = frozenset(normalize(w) for w in "مائة مئة ألف آلاف مليون مليار".split())
-_NUMBERISH = re.compile(r"[\d.,٫٬]+|" + "|".join(sorted(_NUMBER_WORDS, key=len, reverse=True)))
 
 
 def _stem1(token: str) -> str:
