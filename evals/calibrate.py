@@ -31,10 +31,9 @@ from typing import Sequence
 import numpy as np
 
 from evals.gold import SHARED_NEWS as NEWS, SHARED_QA as QA, load_contexts, load_located_questions, load_questions
-from evals.run import build_eval_index, script_main
+from evals.run import asked_as_the_chain_asks, script_main
 from rag.answer import _CROSS_WEIGHTS, _WEIGHTS, extractive_answer, refusal_features, should_refuse
 from rag.config import Settings, load_settings
-from rag.retrieve import HybridRetriever
 
 
 def fit_logistic(X: np.ndarray, y: np.ndarray, l2: float = 1.0, steps: int = 3000,
@@ -59,18 +58,19 @@ def frontier(scores: np.ndarray, answerable: np.ndarray, thresholds: Sequence[fl
 def collect(settings: Settings, questions: Path, contexts: Path, distractors: Sequence[Path], embedder,
             features: Sequence[str], limit: int | None = None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """(features, answerable, held-out mask) for each question, retrieved as the chain does."""
-    store, _ = build_eval_index(settings, contexts, distractors, "arabic", embedder)
-    retriever = HybridRetriever(store.settings, store)
     rows, labels, held = [], [], []
-    for i, q in enumerate(load_questions(questions)):
-        if limit and i >= limit:
-            break
-        asked = retriever.repair(q.question)  # the chain repairs spelling before retrieving
-        f = refusal_features(asked, retriever.search(asked, k=settings.k), embedder=embedder)
+    for q, asked, hits in asked_as_the_chain_asks(settings, contexts, distractors, embedder,
+                                                  load_questions(questions), limit):
+        f = refusal_features(asked, hits, embedder=embedder)
         rows.append([f[name] for name in features])
         labels.append(not q.expects_refusal)
-        held.append(zlib.crc32(q.id.encode()) % 2 == 1)
+        held.append(_held_out(q.id))
     return np.array(rows, dtype=float), np.array(labels), np.array(held)
+
+
+def _held_out(question_id: str) -> bool:
+    """The half a question falls in, by id parity: stable across runs and sets."""
+    return zlib.crc32(question_id.encode()) % 2 == 1
 
 
 ENGLISH = Path(__file__).with_name("data") / "english.questions.jsonl"
@@ -96,15 +96,11 @@ def collect_cross(settings: Settings, english: Path, indexes: Sequence[Path], di
     rows, labels, held, refused, right = [], [], [], [], []
     for contexts in indexes:
         ids = {c.context_id for c in load_contexts(contexts)}
-        store, _ = build_eval_index(settings, contexts, distractors, "arabic", embedder)
-        retriever = HybridRetriever(store.settings, store)
-        for q in questions:
-            asked = retriever.repair(q.question)  # as the chain does
-            hits = retriever.search(asked, k=settings.k)
+        for q, asked, hits in asked_as_the_chain_asks(settings, contexts, distractors, embedder, questions):
             f = refusal_features(asked, hits, answer=False, embedder=embedder)
             rows.append([f[n] for n in features])
             labels.append(q.context_id in ids)
-            held.append(zlib.crc32(q.id.encode()) % 2 == 1)
+            held.append(_held_out(q.id))
             refused.append(should_refuse(asked, hits, settings, embedder))
             if labels[-1]:
                 cites = extractive_answer(asked, hits, settings, embedder).citations

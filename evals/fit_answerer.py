@@ -25,10 +25,9 @@ import numpy as np
 
 from evals.gold import SHARED_NEWS as NEWS, SHARED_QA as QA, load_questions
 from evals.metrics import contains_gold
-from evals.run import build_eval_index, script_main
+from evals.run import asked_as_the_chain_asks, script_main
 from rag.answer import _RERANK_W, _SENT_W, RERANK_SENTENCES, SENTENCE_FEATURES, _cosines, sentence_matrix
 from rag.config import Settings, load_settings
-from rag.retrieve import HybridRetriever
 
 SETS = {"ARCD": ("arcd.questions.jsonl", "arcd.contexts.jsonl"),
         "XQuAD-ar": ("xquad_ar.questions.jsonl", "xquad_ar.contexts.jsonl")}
@@ -81,16 +80,11 @@ def collect(settings: Settings, questions: Path, contexts: Path, distractors: Se
             limit: int | None = None) -> tuple[list[Choice], list[Choice]]:
     """Candidates of every answerable question, retrieved as the chain does: for the first stage
     (all candidates, SENTENCE_FEATURES) and for the second (the head, first-stage logit and cosine)."""
-    store, _ = build_eval_index(settings, contexts, distractors, "arabic", embedder)
-    retriever = HybridRetriever(store.settings, store)
     out, heads = [], []
-    for i, q in enumerate(load_questions(questions)):
-        if limit and i >= limit:
-            break
+    for q, asked, hits in asked_as_the_chain_asks(settings, contexts, distractors, embedder,
+                                                  load_questions(questions), limit):
         if q.expects_refusal:
             continue
-        asked = retriever.repair(q.question)  # the chain repairs spelling before retrieving
-        hits = retriever.search(asked, k=settings.k)
         cands, X = sentence_matrix(asked, hits)
         choice = Choice(X, np.array([contains_gold(s.text, q.answers) for s in cands], dtype=float),
                         np.array([contains_gold(hits[s.hit_index].chunk.text, q.answers) for s in cands],

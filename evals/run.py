@@ -16,7 +16,7 @@ import sys
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
-from typing import Callable, Sequence
+from typing import Callable, Iterable, Iterator, Sequence
 
 from evals.gold import GoldQuestion, load_questions
 from evals.metrics import CitedPassage, QuestionResult, aggregate
@@ -25,7 +25,7 @@ from rag.config import Settings
 from rag.errors import BadDocumentError, ConfigError, RagError
 from rag.retrieve import HybridRetriever
 from rag.store import Store
-from rag.types import FileFailure
+from rag.types import FileFailure, Hit
 
 Progress = Callable[[float, str], None]
 RETRIEVAL_MODES = ("hybrid", "dense", "lexical")
@@ -91,6 +91,19 @@ def build_eval_index(settings: Settings, contexts: Path, distractors: Sequence[P
     if bad:
         raise BadDocumentError(bad[0].path, f"context not indexed: {bad[0].reason}", bad[0].line)
     return store, report.failures
+
+
+def asked_as_the_chain_asks(settings: Settings, contexts: Path, distractors: Sequence[Path], embedder,
+                            questions: Iterable[GoldQuestion], limit: int | None = None,
+                            ) -> Iterator[tuple[GoldQuestion, str, list[Hit]]]:
+    """(question, the query searched, its settings.k hits) for each of the first `limit`
+    questions over the eval index of `contexts` + `distractors`, spelling repaired first as the
+    chain does: what the refitting scripts read."""
+    store, _ = build_eval_index(settings, contexts, distractors, "arabic", embedder)
+    retriever = HybridRetriever(store.settings, store)
+    for q in itertools.islice(questions, limit):
+        asked = retriever.repair(q.question)
+        yield q, asked, retriever.search(asked, k=settings.k)
 
 
 def open_archive(settings: Settings, analyzer: str, embedder) -> Store:

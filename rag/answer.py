@@ -23,7 +23,7 @@ from statistics import median
 import numpy as np
 from typing import Sequence
 
-from rag.arabic import analyze, is_arabic, latin_script, normalize, roots, sentences
+from rag.arabic import analyze, crosses_script, latin_script, normalize, roots, sentences
 from rag.citations import verify
 from rag.config import DEFAULT_MODEL
 from rag.prompts import refusal_text
@@ -240,7 +240,7 @@ def _ranked_dense(question: str, hits: Sequence[Hit], embedder) -> list[tuple[fl
 
 def cross_lingual(question: str, hits: Sequence[Hit]) -> bool:
     """A Latin-script question over Arabic passages: lexical matching cannot work, dense can."""
-    return bool(hits) and latin_script(question) and is_arabic(hits[0].chunk.text)
+    return bool(hits) and crosses_script(question, hits[0].chunk.text)
 
 
 def extractive_answer(question: str, hits: Sequence[Hit], settings=None, embedder=None) -> Answer:

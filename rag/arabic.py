@@ -225,3 +225,9 @@ def latin_script(text: str) -> bool:
     by that name (lexically) and it is answered in Arabic. Arabic punctuation ("Who leads ISIS؟",
     typed on an Arabic keyboard) does not make a question Arabic."""
     return bool(_LATIN_CHAR.search(text)) and not any(ch.isalpha() for ch in _ARABIC_CHAR.findall(text))
+
+
+def crosses_script(question: str, passage: str) -> bool:
+    """A Latin-script question over an Arabic passage: lexical matching cannot work, dense can
+    (the retriever asks it of its best dense passage, the answerer of its first hit)."""
+    return latin_script(question) and is_arabic(passage)
