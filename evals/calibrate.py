@@ -153,6 +153,9 @@ def main(argv=None) -> int:
     bad = [f for f in args.features or () if f not in known]
     if bad:
         ap.error(f"unknown --features {', '.join(bad)}; choose from {', '.join(known)}")
+    if args.english and not args.english.is_file():
+        ap.error(f"--english {args.english}: no such file; give JSON lines of "
+                 '{"id", "question", "context_id"} (the default is ' f"{ENGLISH})")
     if not args.questions.is_file():
         print(f"skipped: {args.questions} is absent")
         return 0

@@ -239,6 +239,10 @@ def test_calibration_names_an_unknown_feature_and_the_choices(tmp_path, capsys):
         main(["--data-dir", str(tmp_path), "--features", "agreement", "rootcov"])
     err = capsys.readouterr().err
     assert e.value.code == 2 and "unknown --features rootcov" in err and "root_coverage" in err
+    with pytest.raises(SystemExit) as e:
+        main(["--data-dir", str(tmp_path), "--english", str(tmp_path / "none.jsonl")])
+    err = capsys.readouterr().err
+    assert e.value.code == 2 and "none.jsonl: no such file" in err and "context_id" in err
 
 
 def test_answerer_fit_learns_the_sentence_choice_and_reads_real_candidates(gold, settings):
