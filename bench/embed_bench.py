@@ -36,7 +36,7 @@ def _jsonl(path: Path) -> list[dict]:
 
 class _Torch:
     def __init__(self, folder: str, batch: int):
-        from rag.embeddings import _load
+        from rag.index.embeddings import _load
 
         self.model, self.batch = _load(folder, "cpu"), batch
 
@@ -47,7 +47,7 @@ class _Torch:
 
 class _Onnx:
     def __init__(self, folder: str, file_name: str, batch: int):
-        from rag.embeddings import OnnxEncoder
+        from rag.index.embeddings import OnnxEncoder
 
         self.model, self.batch = OnnxEncoder(Path(folder), file_name), batch
 
@@ -73,7 +73,7 @@ def main() -> int:
         print(f"skipped: {QA / 'arcd.contexts.jsonl'} is absent (the benchmark reads the shared ARCD sample)")
         return 0
     from rag.config import load_settings
-    from rag.model_prep import ONNX_FILES, resolve_model
+    from rag.index.model_prep import ONNX_FILES, resolve_model
 
     folder = resolve_model(load_settings(embedding_model="intfloat/multilingual-e5-small"))
     contexts = _jsonl(QA / "arcd.contexts.jsonl")

@@ -81,7 +81,7 @@ def main() -> int:
         print(f"skipped: {SHARED / 'ant5000'} is absent (the benchmark reads the shared news sample)")
         return 0
     from rag.config import load_settings
-    from rag.model_prep import resolve_model
+    from rag.index.model_prep import resolve_model
 
     model_path = str(resolve_model(load_settings()))
     tmp = Path(tempfile.mkdtemp(prefix="ragbench-"))

@@ -35,11 +35,11 @@ def main() -> int:
     if not args.questions.is_file():
         print(f"skipped: {args.questions} is absent")
         return 0
-    from rag.chain import Assistant
+    from rag.answering.assistant import Assistant
     from rag.config import load_settings
-    from rag.embeddings import get_embedder
-    from rag.retrieve import HybridRetriever
-    from rag.store import Store
+    from rag.index.embeddings import get_embedder
+    from rag.retrieval.hybrid import HybridRetriever
+    from rag.index.store import Store
 
     settings = load_settings(data_dir=args.data_dir)
     store = Store(settings, get_embedder(settings))

@@ -2,7 +2,7 @@
 
   python -m evals.calibrate --data-dir DIR [--distractors PATH ...] [--limit N]
 
-Collects rag.answer.refusal_features for the refusal mix (answerable ARCD questions and
+Collects rag.answering.extractive.refusal_features for the refusal mix (answerable ARCD questions and
 questions ARCD cannot answer) over the ARCD index, and for the answerable XQuAD-ar questions over
 theirs (both with the distractors): every unanswerable question of the mix is an XQuAD question,
 so without XQuAD answerables the rule would learn "XQuAD wording", not "not in the archive".
@@ -32,7 +32,7 @@ import numpy as np
 
 from evals.gold import SHARED_NEWS as NEWS, SHARED_QA as QA, load_contexts, load_located_questions, load_questions
 from evals.run import asked_as_the_chain_asks, script_main
-from rag.answer import _CROSS_WEIGHTS, _WEIGHTS, extractive_answer, refusal_features, should_refuse
+from rag.answering.extractive import _CROSS_WEIGHTS, _WEIGHTS, extractive_answer, refusal_features, should_refuse
 from rag.config import Settings, load_settings
 
 
@@ -84,7 +84,7 @@ class CrossRows:
     X: np.ndarray
     answerable: np.ndarray  # over this index
     held: np.ndarray  # the held-out half
-    refused_now: np.ndarray  # by the shipped rule (rag.answer.should_refuse)
+    refused_now: np.ndarray  # by the shipped rule (rag.answering.extractive.should_refuse)
     right: list[bool]  # the answer cites the question's own context (answerable rows only)
 
 
@@ -159,7 +159,7 @@ def main(argv=None) -> int:
     if not args.questions.is_file():
         print(f"skipped: {args.questions} is absent")
         return 0
-    from rag.embeddings import get_embedder
+    from rag.index.embeddings import get_embedder
 
     settings = load_settings(data_dir=args.data_dir)
     embedder = get_embedder(settings)

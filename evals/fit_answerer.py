@@ -4,7 +4,7 @@
 
 For every answerable question of ARCD and XQuAD-ar (each over its own eval index with the
 distractors), repairs spelling and retrieves as the chain does (settings.k passages), takes the
-candidate sentences and their features from rag.answer.sentence_matrix, and fits a conditional
+candidate sentences and their features from rag.answering.extractive.sentence_matrix, and fits a conditional
 logit: a softmax over each question's candidates whose target is the sentences containing a gold
 answer (the answerer takes the argmax, so this is the loss that matches its use). Then the second
 stage the same way, over the RERANK_SENTENCES best candidates under the shipped first-stage weights:
@@ -26,7 +26,7 @@ import numpy as np
 from evals.gold import SHARED_NEWS as NEWS, SHARED_QA as QA, load_questions
 from evals.metrics import contains_gold
 from evals.run import asked_as_the_chain_asks, script_main
-from rag.answer import _RERANK_W, _SENT_W, RERANK_SENTENCES, SENTENCE_FEATURES, _cosines, sentence_matrix
+from rag.answering.extractive import _RERANK_W, _SENT_W, RERANK_SENTENCES, SENTENCE_FEATURES, _cosines, sentence_matrix
 from rag.config import Settings, load_settings
 
 SETS = {"ARCD": ("arcd.questions.jsonl", "arcd.contexts.jsonl"),
@@ -115,7 +115,7 @@ def main(argv=None) -> int:
     if not QA.is_dir():
         print(f"skipped: {QA} is absent")
         return 0
-    from rag.embeddings import get_embedder
+    from rag.index.embeddings import get_embedder
 
     settings = load_settings(data_dir=args.data_dir)
     embedder = get_embedder(settings)

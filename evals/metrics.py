@@ -8,7 +8,7 @@ later chunks of the same document count for nothing, so with binary relevance an
 document recall@k is 0/1 per question and nDCG@k = 1/log2(1 + rank) never exceeds 1. Questions
 without a context_id are left out of the retrieval figures; an empty ranking is a miss.
 
-Answers. Text is compared SQuAD-style after Arabic normalization (rag.arabic.normalize: NFKC,
+Answers. Text is compared SQuAD-style after Arabic normalization (rag.text.arabic.normalize: NFKC,
 diacritics, tatweel, alef/hamza forms, alef maqsura, ta marbuta, Arabic-Indic digits), with all
 punctuation dropped (Latin and Arabic, by tokenizing on letters/digits only) and the article
 removed: English a/an/the as whole words, as SQuAD does, and the Arabic "ال" when it starts a
@@ -23,7 +23,7 @@ from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import asdict, dataclass
 
-from rag.arabic import tokenize
+from rag.text.arabic import tokenize
 
 Rankings = Sequence[Sequence[str]]  # per question: doc ids of the retrieved chunks, best first
 GoldIds = Sequence[str | None]  # per question: the gold context_id, None when it has none

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from evals.metrics import QuestionResult, question_metrics, recall_curve
-from rag.arabic import is_arabic
+from rag.text.arabic import is_arabic
 from rag.errors import MissingExtraError
 
 RESULTS, SUMMARY, COMPARISON = "results.jsonl", "summary.json", "comparison.json"

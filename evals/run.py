@@ -23,8 +23,8 @@ from evals.metrics import CitedPassage, QuestionResult, aggregate
 from ingest.chunk import CHUNKER_VERSION
 from rag.config import Settings
 from rag.errors import BadDocumentError, ConfigError, RagError
-from rag.retrieve import HybridRetriever
-from rag.store import Store
+from rag.retrieval.hybrid import HybridRetriever
+from rag.index.store import Store
 from rag.types import FileFailure, Hit
 
 Progress = Callable[[float, str], None]
@@ -125,7 +125,7 @@ def open_archive(settings: Settings, analyzer: str, embedder) -> Store:
 
 def _assistant(settings: Settings, retriever: HybridRetriever, retrieval: str):
     """The chat assistant, retrieving the way this run does (extractive unless an LLM is set)."""
-    from rag.chain import Assistant
+    from rag.answering.assistant import Assistant
 
     return Assistant(settings, lambda q, f, kk: retriever.search(q, f, kk, mode=retrieval),
                      embedder=retriever.store.embedder, repair=retriever.repair)
@@ -173,7 +173,7 @@ def run_eval(settings: Settings, questions: Path, contexts: Path | None = None,
         raise ConfigError(f"k must be at least 1, got {k}")
     _require_file(questions, "question set")
     if embedder is None:
-        from rag.embeddings import get_embedder
+        from rag.index.embeddings import get_embedder
 
         embedder = get_embedder(settings)
     skipped: list[FileFailure] = []

@@ -12,7 +12,7 @@ import hashlib
 import re
 from typing import Callable, Iterable
 
-from rag.arabic import sentences
+from rag.text.arabic import sentences
 from rag.types import Chunk, SourceDoc
 
 # Bump only when chunks built before would be wrong, not when boundaries merely shift (as when

@@ -14,8 +14,8 @@ import re
 from dataclasses import dataclass, replace
 from pathlib import Path
 
-from rag.dates import find_dates, parse_arabic_date
-from rag.arabic import normalize
+from rag.text.dates import find_dates, parse_arabic_date
+from rag.text.arabic import normalize
 from rag.types import SourceDoc
 
 _END_PUNCT = re.compile(r"[.!?؟:؛,،…]['\"»”)\]]*$")

@@ -18,7 +18,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Iterable, Iterator, Sequence
 
-from rag.dates import parse_arabic_date
+from rag.text.dates import parse_arabic_date
 from rag.errors import BadDocumentError
 from rag.types import FileFailure, SourceDoc
 

@@ -21,7 +21,7 @@ from ingest.clean import clean_document
 from ingest.loaders import discover, load_file
 from rag.config import Settings
 from rag.errors import BadDocumentError
-from rag.store import Store
+from rag.index.store import Store
 from rag.types import Chunk, FileFailure, IngestReport, SourceDoc
 
 Progress = Callable[[float, str], None]
@@ -69,7 +69,7 @@ def run_ingest(
 ) -> IngestReport:
     t0 = time.perf_counter()
     if embedder is None:
-        from rag.embeddings import get_embedder
+        from rag.index.embeddings import get_embedder
 
         embedder = get_embedder(settings)
     store = store or Store(settings, embedder, rebuild=rebuild)

@@ -6,7 +6,7 @@ from typing import Sequence
 
 import numpy as np
 
-from rag.arabic import analyze
+from rag.text.arabic import analyze
 
 
 class FakeEmbedder:

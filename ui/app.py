@@ -49,12 +49,12 @@ class Services:
     def build(cls, settings: Settings, assistant=None, embedder=None) -> "Services":
         from evals.ratings import RatingStore
         from ingest.chunk import CHUNKER_VERSION
-        from rag.arabic import roots
-        from rag.retrieve import HybridRetriever
-        from rag.store import Store
+        from rag.text.arabic import roots
+        from rag.retrieval.hybrid import HybridRetriever
+        from rag.index.store import Store
 
         if embedder is None:
-            from rag.embeddings import get_embedder
+            from rag.index.embeddings import get_embedder
 
             embedder = get_embedder(settings)
         store = Store(settings, embedder)
@@ -62,8 +62,8 @@ class Services:
             store.check_manifest(store.expected_manifest(CHUNKER_VERSION), writing=False)
         retriever = HybridRetriever(settings, store)
         if assistant is None:
-            from rag.chain import Assistant
-            from rag.llm import get_chat_model
+            from rag.answering.assistant import Assistant
+            from rag.answering.llm import get_chat_model
 
             assistant = Assistant(settings, retriever.search, llm=get_chat_model(settings), embedder=embedder,
                                   repair=retriever.repair)
@@ -305,7 +305,7 @@ def _briefing_tab(svc: Services) -> None:
         downloads = [gr.DownloadButton(f"تنزيل {fmt.upper()}", visible=False) for fmt in ("md", "docx", "pdf", "html")]
 
     def make(topic_, since_, until_, sources_, progress=gr.Progress()):
-        from rag.briefing import build_briefing
+        from rag.briefing.build import build_briefing
         from ui.export import export, to_html
 
         if not (topic_ or "").strip():

@@ -61,7 +61,7 @@ def _print_json(obj) -> None:
 
 # -- commands ---------------------------------------------------------------------------------
 def cmd_prepare_model(args, settings: Settings) -> int:
-    from rag.model_prep import prepare_default_model
+    from rag.index.model_prep import prepare_default_model
 
     path = prepare_default_model(settings, force=args.force)
     print(f"model ready: {path}")
@@ -87,9 +87,9 @@ def cmd_ingest(args, settings: Settings) -> int:
 
 
 def _open(settings: Settings):
-    from rag.embeddings import get_embedder
-    from rag.retrieve import HybridRetriever
-    from rag.store import Store
+    from rag.index.embeddings import get_embedder
+    from rag.retrieval.hybrid import HybridRetriever
+    from rag.index.store import Store
 
     from ingest.chunk import CHUNKER_VERSION
 
@@ -137,8 +137,8 @@ def answer_json(answer) -> dict:
 
 
 def make_assistant(settings: Settings):
-    from rag.chain import Assistant
-    from rag.llm import get_chat_model
+    from rag.answering.assistant import Assistant
+    from rag.answering.llm import get_chat_model
 
     store, retriever = _open(settings)
     return Assistant(settings, retriever.search, llm=get_chat_model(settings),
@@ -174,8 +174,8 @@ def cmd_ask(args, settings: Settings) -> int:
 
 
 def cmd_brief(args, settings: Settings) -> int:
-    from rag.briefing import build_briefing
-    from rag.llm import get_chat_model
+    from rag.briefing.build import build_briefing
+    from rag.answering.llm import get_chat_model
     from ui.export import export
 
     _, retriever = _open(settings)
@@ -234,7 +234,7 @@ def cmd_status(args, settings: Settings) -> int:
 def cmd_demo(args, settings: Settings) -> int:
     """Prepare the offline model, ingest the demo archive, show a sample answer, then serve."""
     from ingest.pipeline import run_ingest
-    from rag.model_prep import prepare_default_model
+    from rag.index.model_prep import prepare_default_model
 
     if settings.embedding_model == "intfloat/multilingual-e5-small":
         print(f"model: {prepare_default_model(settings)}")

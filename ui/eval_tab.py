@@ -194,7 +194,7 @@ def parse_score(text: str) -> int | None:
 
 def judge_faithfulness(llm, settings: Settings, items: Sequence[Item]) -> dict[str, int]:
     """The judge's 1-5 faithfulness score per item (items it answered unreadably are left out)."""
-    from rag.llm import llm_errors
+    from rag.answering.llm import llm_errors
 
     scores = {}
     for item in items:
@@ -251,7 +251,7 @@ def judge_name(settings: Settings) -> str:
 
 def llm_available(settings: Settings) -> bool:
     """Whether a judge can run, without loading a model (a GGUF load is slow)."""
-    from rag.llm import llm_configured
+    from rag.answering.llm import llm_configured
 
     return llm_configured(settings)
 
@@ -320,7 +320,7 @@ def evaluation_tab(settings: Settings, rating_store_path: str | Path | None = No
     def shared_embedder():
         """One model load for all runs in this app, not one per click."""
         if loaded["embedder"] is None:
-            from rag.embeddings import get_embedder
+            from rag.index.embeddings import get_embedder
 
             loaded["embedder"] = get_embedder(settings)
         return loaded["embedder"]
@@ -351,7 +351,7 @@ def evaluation_tab(settings: Settings, rating_store_path: str | Path | None = No
         try:
             model = llm
             if model is None:
-                from rag.llm import get_chat_model
+                from rag.answering.llm import get_chat_model
 
                 model = get_chat_model(settings)
             stats, rows, unknown = judge_rated(model, settings, store, items)

@@ -5,7 +5,7 @@ Safety rule: archive text (titles, authors, passages, answers quoting them) only
 HTML through `esc`, which escapes markup and also the characters front-end template engines
 expand (`$`, braces, backtick), so a document holding <script> or <img onerror=...> shows as text.
 The chatbot's sanitizer keeps id, class, dir and href but drops data-* attributes, so markers
-link to cards by id. Direction is decided per message and per card by script (rag.arabic.is_arabic), so an English
+link to cards by id. Direction is decided per message and per card by script (rag.text.arabic.is_arabic), so an English
 answer reads left to right inside an otherwise right-to-left app.
 """
 from __future__ import annotations
@@ -15,7 +15,7 @@ import html
 import re
 from typing import Iterable, Mapping, Sequence
 
-from rag.arabic import is_arabic, sentences
+from rag.text.arabic import is_arabic, sentences
 from rag.types import Answer, Citation, DocInfo, Hit
 
 _EXTRA = str.maketrans({"$": "&#36;", "{": "&#123;", "}": "&#125;", "`": "&#96;", "\\": "&#92;"})

@@ -1,0 +1,327 @@
+"""Embedding adapter: the one module that imports sentence_transformers, torch and onnxruntime.
+
+Queries and documents are embedded with different prompts (e5: "query: " / "passage: ").
+The model loads on the first embed, so building a pipeline or counting tokens stays cheap;
+token counting uses the `tokenizers` library on tokenizer.json and never needs torch.
+
+Backends (Settings.embedding_backend): "torch" runs the sentence-transformers folder;
+"onnx" / "onnx-int8" run the ONNX files that model preparation writes next to it (fused fp32,
+or int8 dynamic-quantized MatMuls) with onnxruntime on CPU: same tokenizer, mean pooling and
+normalization, no torch at run time. "auto" picks onnx-int8 for the default model on a
+CPU-only machine and torch otherwise (any other model, or a GPU). int8 vectors differ slightly
+from fp32 ones, so that backend gets its own model_id in the index manifest: one index never
+mixes them, and queries must be embedded by the backend that embedded the documents.
+"""
+from __future__ import annotations
+
+import json
+import os
+import sys
+from pathlib import Path
+from typing import Any, Sequence
+
+import numpy as np
+from langchain_core.embeddings import Embeddings
+
+from rag.config import DEFAULT_MODEL, Settings
+from rag.errors import ConfigError, ModelUnavailableError
+from rag.index.model_prep import ONNX_FILES, resolve_model
+
+_FIX = ("prepare the default model with `rag prepare-model`, or set RAG_EMBEDDING_MODEL "
+        "to a local sentence-transformers folder")
+
+
+class SentenceTransformerEmbedder:
+    """Embeds with a sentence-transformers model; vectors are float32 and L2-normalized."""
+
+    def __init__(self, settings: Settings):
+        self.backend = resolve_backend(settings)
+        # Stable name for the index manifest, not a path we resolved. fp32 ONNX gives torch's
+        # vectors (cosine > 0.9999), so only int8 is told apart.
+        suffix = "+onnx-int8" if self.backend == "onnx-int8" else ""
+        self.model_id = settings.embedding_model + suffix
+        self.query_prompt = settings.query_prompt
+        self.document_prompt = settings.document_prompt
+        self._settings = settings
+        self._source: str | None = None
+        self._model: Any = None
+        self._tokenizer: Any = None
+        self._dimension: int | None = None
+        self._last_query: tuple[str, np.ndarray] | None = None
+
+    @property
+    def source(self) -> str:
+        """Folder or hub name actually loaded (prepares the default model on first use)."""
+        if self._source is None:
+            self._source = resolve_model(self._settings)
+        return self._source
+
+    @property
+    def dimension(self) -> int:
+        if self._dimension is None:
+            self._dimension = _folder_dimension(Path(self.source)) or int(self.model.get_embedding_dimension())
+        return self._dimension
+
+    @property
+    def model(self) -> Any:
+        if self._model is None:
+            if self.backend == "torch":
+                self._model = _load(self.source, _pick_device(self._settings.device))
+            else:
+                self._model = OnnxEncoder(Path(self.source), ONNX_FILES[self.backend])
+        return self._model
+
+    def embed_documents(self, texts: Sequence[str]) -> np.ndarray:
+        if len(texts) == 0:
+            return np.zeros((0, self.dimension), dtype=np.float32)
+        if self.backend != "torch":
+            return self.model.encode(list(texts), self.document_prompt, self._settings.embed_batch_size)
+        vecs = self.model.encode_document(list(texts), prompt=self.document_prompt, **self._encode_kwargs())
+        return np.asarray(vecs, dtype=np.float32)
+
+    def embed_query(self, text: str) -> np.ndarray:
+        """Remembers the last query: retrieval and the answerer's rerank embed the same question."""
+        if self._last_query is not None and self._last_query[0] == text:
+            return self._last_query[1]
+        if self.backend != "torch":
+            vec = self.model.encode([text], self.query_prompt, 1)[0]
+        else:
+            vec = np.asarray(self.model.encode_query([text], prompt=self.query_prompt, **self._encode_kwargs())[0],
+                             dtype=np.float32)
+        vec.setflags(write=False)
+        self._last_query = (text, vec)
+        return vec
+
+    def count_tokens(self, text: str) -> int:
+        """Model tokens in text, without special tokens or prompt (the chunker's unit)."""
+        if self._tokenizer is None:
+            self._tokenizer = _fast_tokenizer(self.source) or _ModelTokenizer(self)
+        return len(self._tokenizer.encode(text, add_special_tokens=False).ids)
+
+    def _encode_kwargs(self) -> dict:
+        return {"batch_size": self._settings.embed_batch_size, "normalize_embeddings": True,
+                "convert_to_numpy": True, "show_progress_bar": False}
+
+
+class _ModelTokenizer:
+    """Fallback for hub models without a cached tokenizer.json: the loaded model's tokenizer."""
+
+    class _Ids:
+        def __init__(self, ids: list[int]):
+            self.ids = ids
+
+    def __init__(self, embedder: SentenceTransformerEmbedder):
+        self._embedder = embedder
+
+    def encode(self, text: str, add_special_tokens: bool = False) -> "_ModelTokenizer._Ids":
+        tok = self._embedder.model.tokenizer
+        return self._Ids(tok(text, add_special_tokens=add_special_tokens, truncation=False)["input_ids"])
+
+
+BACKENDS = ("auto", "torch", "onnx", "onnx-int8")
+
+
+def resolve_backend(settings: Settings) -> str:
+    """"auto": fp32 ONNX for the default model on CPU (bench/embed_bench.py, 2 busy cores: ~2.5x
+    the passages/s of torch with the same vectors, so indexes stay interchangeable); onnx-int8 is
+    ~4.5x (cosine to fp32 >= 0.99, ARCD recall@1/@5 within 0.4 points) but its vectors differ
+    slightly and move with the batch, so it is opt-in. Torch for any other model or a GPU.
+    Explicit values are honoured; the ONNX files exist only for the default model."""
+    backend = settings.embedding_backend.strip().lower()
+    if backend not in BACKENDS:
+        raise ConfigError(f"setting 'embedding_backend': {settings.embedding_backend!r} is not one of {BACKENDS}")
+    if backend == "auto":
+        default = settings.embedding_model == DEFAULT_MODEL and _cpu_only(settings.device)
+        return "onnx" if default else "torch"
+    if backend != "torch" and settings.embedding_model != DEFAULT_MODEL:
+        raise ConfigError(f"embedding_backend={backend!r} is prepared for the default model ({DEFAULT_MODEL}) only; "
+                          "use embedding_backend=torch (or auto) for other models")
+    return backend
+
+
+def _cpu_only(device: str) -> bool:
+    """True when torch would run on CPU. Cheap when there is no GPU device node (no torch import)."""
+    if device != "auto":
+        return device == "cpu"
+    if sys.platform.startswith("linux") and not any(Path("/dev").glob("nvidia*")) and not Path("/dev/kfd").exists():
+        return True
+    return _pick_device("auto") == "cpu"
+
+
+class OnnxEncoder:
+    """onnxruntime session over the prepared ONNX file, with the folder's tokenizer, mean pooling
+    and L2 normalization: what the sentence-transformers folder computes, without torch."""
+
+    def __init__(self, folder: Path, file_name: str):
+        from tokenizers import Tokenizer
+
+        try:
+            import onnxruntime as ort
+        except ImportError as e:
+            raise ModelUnavailableError("the onnx embedding backends need onnxruntime: pip install onnxruntime==1.32.0 "
+                                        "(or set RAG_EMBEDDING_BACKEND=torch)") from e
+        path = folder / file_name
+        if not path.is_file():
+            raise ModelUnavailableError(f"{path} is missing; {_FIX}")
+        opts = ort.SessionOptions()
+        opts.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+        opts.intra_op_num_threads = _cpus()  # every core we may use (ORT's default is physical cores)
+        opts.inter_op_num_threads = 1
+        try:
+            self.session = ort.InferenceSession(str(path), opts, providers=["CPUExecutionProvider"])
+        except Exception as e:  # library edge: corrupt or foreign file
+            raise ModelUnavailableError(f"cannot load {path} ({e}); {_FIX}") from e
+        self.inputs = {i.name for i in self.session.get_inputs()}
+        self.tokenizer = Tokenizer.from_file(str(folder / "tokenizer.json"))
+        self.tokenizer.no_padding()
+        self.tokenizer.enable_truncation(_max_seq_length(folder))
+        self.pad_id = self.tokenizer.token_to_id("<pad>") or 0
+
+    def encode(self, texts: Sequence[str], prompt: str = "", batch_size: int = 32) -> np.ndarray:
+        ids = [e.ids for e in self.tokenizer.encode_batch([prompt + t for t in texts])]
+        out = np.zeros((len(ids), 0), dtype=np.float32)
+        order = np.argsort([-len(x) for x in ids], kind="stable")  # similar lengths share a batch
+        for start in range(0, len(order), batch_size):
+            rows = order[start:start + batch_size]
+            vecs = self._run([ids[i] for i in rows])
+            if out.shape[1] == 0:
+                out = np.zeros((len(ids), vecs.shape[1]), dtype=np.float32)
+            out[rows] = vecs
+        return out
+
+    def _run(self, batch: list[list[int]]) -> np.ndarray:
+        width = max(len(x) for x in batch)
+        input_ids = np.full((len(batch), width), self.pad_id, dtype=np.int64)
+        mask = np.zeros((len(batch), width), dtype=np.int64)
+        for i, x in enumerate(batch):
+            input_ids[i, :len(x)] = x
+            mask[i, :len(x)] = 1
+        feed = {"input_ids": input_ids, "attention_mask": mask}
+        if "token_type_ids" in self.inputs:
+            feed["token_type_ids"] = np.zeros_like(input_ids)
+        hidden = self.session.run(None, feed)[0]
+        m = mask[:, :, None].astype(np.float32)
+        pooled = (hidden * m).sum(axis=1) / np.maximum(m.sum(axis=1), 1e-9)
+        return (pooled / np.maximum(np.linalg.norm(pooled, axis=1, keepdims=True), 1e-12)).astype(np.float32)
+
+
+def _cpus() -> int:
+    try:
+        return len(os.sched_getaffinity(0)) or 1  # honours taskset/cgroup cpusets
+    except AttributeError:  # macOS, Windows
+        return os.cpu_count() or 1
+
+
+def _max_seq_length(folder: Path) -> int:
+    try:
+        return int(json.loads((folder / "sentence_bert_config.json").read_text(encoding="utf-8"))["max_seq_length"])
+    except (OSError, ValueError, KeyError, TypeError):
+        return 512
+
+
+def get_embedder(settings: Settings) -> SentenceTransformerEmbedder:
+    return SentenceTransformerEmbedder(settings)
+
+
+class LangChainEmbeddings(Embeddings):
+    """Hands our embedder (prompts included) to LangChain components such as langchain_chroma,
+    so Chroma never falls back to its own English-only default embedder."""
+
+    def __init__(self, embedder: Any):
+        self.embedder = embedder
+
+    def embed_documents(self, texts: list[str]) -> list[list[float]]:
+        return self.embedder.embed_documents(texts).tolist()
+
+    def embed_query(self, text: str) -> list[float]:
+        return self.embedder.embed_query(text).tolist()
+
+
+def langchain_embeddings(embedder: Any) -> Embeddings:
+    return LangChainEmbeddings(embedder)
+
+
+def _pick_device(device: str) -> str:
+    if device != "auto":
+        return device
+    import torch
+
+    if torch.cuda.is_available():
+        return "cuda"
+    mps = getattr(torch.backends, "mps", None)
+    return "mps" if mps is not None and mps.is_available() else "cpu"
+
+
+def _load(source: str, device: str, kind: str = "SentenceTransformer") -> Any:
+    """Local folders load with local_files_only (no hub contact); names try the cache first,
+    then the hub, for users who have one."""
+    import sentence_transformers
+
+    cls = getattr(sentence_transformers, kind)
+    local = Path(source).exists()
+    attempts = [True] if local else [True, False]
+    error: Exception | None = None
+    for offline in attempts:
+        try:
+            model = cls(source, device=device, local_files_only=offline)
+            break
+        except Exception as e:  # library edge: hub, IO and format errors all mean "unavailable"
+            error = e
+    else:
+        where = "folder" if local else "model"
+        what = "embedding" if kind == "SentenceTransformer" else "reranker"
+        fix = _FIX if kind == "SentenceTransformer" else (
+            "set RAG_RERANKER_MODEL to a local cross-encoder folder, or unset it to rank without a reranker")
+        raise ModelUnavailableError(f"cannot load {what} {where} {source!r} ({error}); {fix}") from error
+    if hasattr(model, "eval"):
+        model.eval()
+    return model
+
+
+class CrossEncoderReranker:
+    """Optional reranker (settings.reranker_model): a sentence-transformers CrossEncoder, e.g. a
+    multilingual one the user has locally. None ships offline, so nothing depends on it."""
+
+    def __init__(self, settings: Settings):
+        self.name = settings.reranker_model
+        self._model = _load(self.name, _pick_device(settings.device), kind="CrossEncoder")
+
+    def score(self, query: str, texts: Sequence[str]) -> list[float]:
+        if not texts:
+            return []
+        return [float(x) for x in self._model.predict([(query, t) for t in texts])]
+
+
+def load_reranker(settings: Settings) -> CrossEncoderReranker:
+    return CrossEncoderReranker(settings)
+
+
+def _fast_tokenizer(source: str) -> Any:
+    """tokenizers.Tokenizer from the folder's (or hub cache's) tokenizer.json, untruncated."""
+    from tokenizers import Tokenizer
+
+    path = Path(source) / "tokenizer.json"
+    if not path.is_file() and not Path(source).exists():
+        from huggingface_hub import try_to_load_from_cache
+
+        cached = try_to_load_from_cache(source, "tokenizer.json")
+        path = Path(cached) if isinstance(cached, str) else path
+    if not path.is_file():
+        return None
+    tok = Tokenizer.from_file(str(path))
+    tok.no_truncation()
+    tok.no_padding()
+    return tok
+
+
+def _folder_dimension(folder: Path) -> int | None:
+    """Read the output size from a local folder without loading weights (mean/CLS pooling, no Dense)."""
+    try:
+        modules = json.loads((folder / "modules.json").read_text(encoding="utf-8"))
+        if any("Dense" in m.get("type", "") for m in modules):
+            return None
+        pooling = next(m for m in modules if m.get("type", "").endswith("Pooling"))
+        cfg = json.loads((folder / pooling["path"] / "config.json").read_text(encoding="utf-8"))
+        return int(cfg.get("embedding_dimension") or cfg["word_embedding_dimension"])
+    except (OSError, ValueError, KeyError, StopIteration, TypeError):
+        return None
