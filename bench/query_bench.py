@@ -35,16 +35,13 @@ def main() -> int:
     if not args.questions.is_file():
         print(f"skipped: {args.questions} is absent")
         return 0
-    from rag.answering.assistant import Assistant
     from rag.config import load_settings
-    from rag.index.embeddings import get_embedder
-    from rag.retrieval.hybrid import HybridRetriever
-    from rag.index.store import Store
+    from rag.services import make_assistant, open_archive
 
     settings = load_settings(data_dir=args.data_dir)
-    store = Store(settings, get_embedder(settings))
-    retriever = HybridRetriever(settings, store)
-    assistant = Assistant(settings, retriever.search, embedder=store.embedder, repair=retriever.repair)
+    archive = open_archive(settings)
+    store, retriever = archive.store, archive.retriever
+    assistant = make_assistant(settings, archive)
     qs = [json.loads(line)["question"] for line in args.questions.open(encoding="utf-8")][: args.n]
     assistant.ask(qs[0])  # warm: model load, caches
     t_embed, t_search, t_ask = [], [], []

@@ -24,6 +24,7 @@ from ingest.chunk import CHUNKER_VERSION
 from rag.config import Settings
 from rag.errors import BadDocumentError, ConfigError, RagError
 from rag.retrieval.hybrid import HybridRetriever
+from rag.services import make_assistant, open_archive, open_index
 from rag.index.store import Store
 from rag.types import FileFailure, Hit
 
@@ -80,9 +81,9 @@ def build_eval_index(settings: Settings, contexts: Path, distractors: Sequence[P
     for p in (contexts, *distractors):
         _require_file(p, "eval input")
     eval_dir = eval_index_dir(settings, embedder.model_id, contexts, distractors)
-    store = Store(settings.replace(data_dir=eval_dir, chroma_url="", lexical_analyzer=analyzer), embedder)
-    if store.manifest():  # switch analyzers first, so ingest sees the index it expects
-        store.reindex_lexical(analyzer)
+    # Opening re-analyzes the lexical side when the analyzer differs, so ingest sees the index it expects.
+    store = open_index(settings.replace(data_dir=eval_dir, chroma_url="", lexical_analyzer=analyzer),
+                       embedder=embedder)
     report = run_ingest(store.settings, [contexts, *distractors], embedder=embedder, store=store,
                         show_progress=show_progress,
                         progress=(lambda f, m: progress(f, f"index: {m}")) if progress else None)
@@ -100,15 +101,15 @@ def asked_as_the_chain_asks(settings: Settings, contexts: Path, distractors: Seq
     questions over the eval index of `contexts` + `distractors`, spelling repaired first as the
     chain does: what the refitting scripts read."""
     store, _ = build_eval_index(settings, contexts, distractors, "arabic", embedder)
-    retriever = HybridRetriever(store.settings, store)
+    retriever = open_archive(settings, store=store).retriever
     for q in itertools.islice(questions, limit):
         asked = retriever.repair(q.question)
         yield q, asked, retriever.search(asked, k=settings.k)
 
 
-def open_archive(settings: Settings, analyzer: str, embedder) -> Store:
+def open_user_index(settings: Settings, analyzer: str, embedder) -> Store:
     """The user's own index, read only: refuse what would need a write (another analyzer)."""
-    store = Store(settings, embedder)
+    store = Store(settings, embedder)  # checked below without the analyzer: evals compare analyzers
     have = store.manifest()
     if not have:
         raise RagError(f"no index in {settings.index_dir} yet: run `rag ingest PATH...`, "
@@ -122,14 +123,6 @@ def open_archive(settings: Settings, analyzer: str, embedder) -> Store:
 
 
 # --- one question ------------------------------------------------------------------------
-
-def _assistant(settings: Settings, retriever: HybridRetriever, retrieval: str):
-    """The chat assistant, retrieving the way this run does (extractive unless an LLM is set)."""
-    from rag.answering.assistant import Assistant
-
-    return Assistant(settings, lambda q, f, kk: retriever.search(q, f, kk, mode=retrieval),
-                     embedder=retriever.store.embedder, repair=retriever.repair)
-
 
 def evaluate_question(q: GoldQuestion, retriever: HybridRetriever, k: int, retrieval: str,
                       assistant=None) -> QuestionResult:
@@ -181,9 +174,11 @@ def run_eval(settings: Settings, questions: Path, contexts: Path | None = None,
         store, skipped = build_eval_index(settings, contexts, distractors, analyzer, embedder,
                                           show_progress=show_progress, progress=progress)
     else:
-        store = open_archive(settings, analyzer, embedder)
-    retriever = HybridRetriever(store.settings, store)
-    assistant = _assistant(store.settings, retriever, retrieval) if answers else None
+        store = open_user_index(settings, analyzer, embedder)
+    archive = open_archive(store.settings, store=store)
+    retriever = archive.retriever
+    # The chat assistant, retrieving the way this run does (extractive unless an LLM is set).
+    assistant = make_assistant(store.settings, archive, retrieval=retrieval) if answers else None
     total = count_questions(questions, limit)
     results = []
     bar = _bar(total, show_progress)

@@ -13,6 +13,10 @@ class IndexMismatchError(RagError):
     pass
 
 
+class NoIndexError(RagError):
+    """The data dir holds no index yet (the message names the ingest command)."""
+
+
 class ModelUnavailableError(RagError):
     pass
 

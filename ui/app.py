@@ -24,6 +24,7 @@ from rag.types import Answer, Filters
 from ui import render
 from ui.auth import make_auth
 from ui.eval_tab import evaluation_tab, ratings_path
+from ui.serialize import answer_payload
 from ui.uploads import ingest_uploads
 
 STATIC = Path(__file__).parent / "static"
@@ -48,28 +49,17 @@ class Services:
     @classmethod
     def build(cls, settings: Settings, assistant=None, embedder=None) -> "Services":
         from evals.ratings import RatingStore
-        from ingest.chunk import CHUNKER_VERSION
+        from rag.services import make_assistant, open_archive
         from rag.text.arabic import roots
-        from rag.retrieval.hybrid import HybridRetriever
-        from rag.index.store import Store
 
-        if embedder is None:
-            from rag.index.embeddings import get_embedder
-
-            embedder = get_embedder(settings)
-        store = Store(settings, embedder)
-        if store.manifest():  # refuse an index built with another model before anyone asks
-            store.check_manifest(store.expected_manifest(CHUNKER_VERSION), writing=False)
-        retriever = HybridRetriever(settings, store)
+        # An empty data dir is fine (the Archive tab fills it); an index built with another model
+        # is refused before anyone asks.
+        archive = open_archive(settings, embedder=embedder, require=False)
         if assistant is None:
-            from rag.answering.assistant import Assistant
-            from rag.answering.llm import get_chat_model
-
-            assistant = Assistant(settings, retriever.search, llm=get_chat_model(settings), embedder=embedder,
-                                  repair=retriever.repair)
+            assistant = make_assistant(settings, archive)
         ratings = RatingStore(ratings_path(settings))
         roots("تمهيد")  # loads the root stemmer (nltk, ~1 s) now rather than on the first question
-        return cls(settings, store, embedder, retriever, assistant, ratings)
+        return cls(settings, archive.store, archive.embedder, archive.retriever, assistant, ratings)
 
     @property
     def mode(self) -> str:
@@ -99,21 +89,6 @@ def parse_history(history: Any) -> list[tuple[str, str]]:
     for item in history:
         role, text = (item.get("role"), item.get("content")) if isinstance(item, dict) else item
         out.append((str(role), str(text)))
-    return out
-
-
-def answer_payload(answer: Answer) -> dict:
-    """The `rag ask --json` shape, plus what the UI and raters need (quotes, nearest passages)."""
-    from ui.cli import answer_json
-
-    out = answer_json(answer)
-    for c, d in zip(answer.citations, out["citations"]):
-        d["quote"] = c.quote
-    out["standalone_question"] = answer.standalone_question
-    out["flagged"] = list(answer.flagged)
-    out["nearest"] = [{"chunk_id": h.chunk.id, "doc_id": h.chunk.doc_id, "title": h.chunk.title,
-                       "date": h.chunk.date, "author": h.chunk.author, "source": h.chunk.source,
-                       "text": h.chunk.text} for h in answer.nearest]
     return out
 
 

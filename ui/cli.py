@@ -16,6 +16,7 @@ from rag.config import Settings, load_settings
 from rag.errors import RagError
 from rag.types import Filters
 from ui.render import searched_as
+from ui.serialize import answer_json, search_json
 
 DEMO_ARCHIVE = Path(__file__).resolve().parents[1] / "demo" / "archive"
 DEMO_QUESTION = "كيف تستخدم الجماعات المتطرفة الإنترنت في التجنيد؟"
@@ -86,32 +87,14 @@ def cmd_ingest(args, settings: Settings) -> int:
     return 3 if report.failures else 0
 
 
-def _open(settings: Settings):
-    from rag.index.embeddings import get_embedder
-    from rag.retrieval.hybrid import HybridRetriever
-    from rag.index.store import Store
+def _archive(settings: Settings):
+    from rag.services import open_archive
 
-    from ingest.chunk import CHUNKER_VERSION
-
-    store = Store(settings, get_embedder(settings))
-    if not store.manifest():
-        raise RagError(f"no index in {settings.index_dir} yet: run `rag ingest PATH...` first "
-                       "(or `rag demo` for the demo archive)")
-    store.check_manifest(store.expected_manifest(CHUNKER_VERSION), writing=False)
-    return store, HybridRetriever(settings, store)
-
-
-def search_json(query: str, hits) -> dict:
-    return {"query": query, "results": [
-        {"rank": i + 1, "score": round(h.score, 6), "chunk_id": h.chunk.id, "doc_id": h.chunk.doc_id,
-         "title": h.chunk.title, "date": h.chunk.date, "author": h.chunk.author,
-         "source": h.chunk.source, "section": h.chunk.section, "text": h.chunk.text}
-        for i, h in enumerate(hits)]}
+    return open_archive(settings)
 
 
 def cmd_search(args, settings: Settings) -> int:
-    _, retriever = _open(settings)
-    hits = retriever.search(args.query, _filters(args), args.k, mode=args.retrieval)
+    hits = _archive(settings).retriever.search(args.query, _filters(args), args.k, mode=args.retrieval)
     out = search_json(args.query, hits)
     if args.json:
         _print_json(out)
@@ -126,27 +109,10 @@ def cmd_search(args, settings: Settings) -> int:
     return 0
 
 
-def answer_json(answer) -> dict:
-    return {
-        "question": answer.question, "answer": answer.text, "mode": answer.mode, "refused": answer.refused,
-        "citations": [
-            {"n": c.n, "chunk_id": c.chunk_id, "doc_id": c.doc_id, "title": c.title, "date": c.date,
-             "author": c.author, "source": c.source, "text": c.text, "score": round(c.score, 6)}
-            for c in answer.citations],
-    }
-
-
-def make_assistant(settings: Settings):
-    from rag.answering.assistant import Assistant
-    from rag.answering.llm import get_chat_model
-
-    store, retriever = _open(settings)
-    return Assistant(settings, retriever.search, llm=get_chat_model(settings),
-                     embedder=store.embedder, repair=retriever.repair), store, retriever
-
-
 def cmd_ask(args, settings: Settings) -> int:
-    assistant, _, _ = make_assistant(settings)
+    from rag.services import make_assistant
+
+    assistant = make_assistant(settings)
     if args.json:
         _print_json(answer_json(assistant.ask(args.question, filters=_filters(args), k=args.k)))
         return 0
@@ -178,7 +144,7 @@ def cmd_brief(args, settings: Settings) -> int:
     from rag.answering.llm import get_chat_model
     from ui.export import export
 
-    _, retriever = _open(settings)
+    retriever = _archive(settings).retriever
     filters = Filters(since=args.since or "", until=args.until or "", sources=tuple(args.source or ()))
     briefing = build_briefing(args.topic, retriever.search, settings, filters, llm=get_chat_model(settings))
     out = Path(args.out) if args.out else None
@@ -221,8 +187,7 @@ def cmd_hash_password(args, settings: Settings) -> int:
 
 
 def cmd_status(args, settings: Settings) -> int:
-    store, _ = _open(settings)
-    stats = store.stats()
+    stats = _archive(settings).store.stats()
     if args.json:
         _print_json(stats)
     else:
