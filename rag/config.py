@@ -64,6 +64,7 @@ class Settings:
     host: str = "127.0.0.1"
     port: int = 7860
     auth: tuple[str, ...] = ()  # "user:pbkdf2_sha256$iterations$salt$hash"
+    insecure_no_login: bool = False  # allow a non-loopback host without auth (warned on every start)
     upload_max_mb: int = 50
 
     @property

@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import logging
+import sys
 import tempfile
 import uuid
 from dataclasses import dataclass, field
@@ -22,11 +24,12 @@ from rag.config import Settings
 from rag.errors import RagError
 from rag.types import Answer, Filters
 from ui import render
-from ui.auth import make_auth
+from ui.auth import exposure_warning, make_auth
 from ui.eval_tab import evaluation_tab, ratings_path
 from ui.serialize import answer_payload
 from ui.uploads import ingest_uploads
 
+log = logging.getLogger(__name__)
 STATIC = Path(__file__).parent / "static"
 # Settings worth recording with a rating; secrets (API key, auth) and paths stay out.
 RATED_SETTINGS = ("embedding_model", "lexical_analyzer", "k", "fetch_k", "rrf_k", "dense_weight",
@@ -344,11 +347,16 @@ def launch(app: gr.Blocks, settings: Settings, **kw):
                    js=(STATIC / "app.js").read_text(encoding="utf-8"), theme=theme, ssr_mode=False,
                    footer_links=["api"], allowed_paths=[str(app.rag_services.tmp)])
     options.update(kw)
+    warning = exposure_warning(options["server_name"], settings.auth, settings.insecure_no_login)
+    if warning:
+        log.warning(warning)
+        print(warning, file=sys.stderr)
     return app.queue(default_concurrency_limit=4).launch(**options)
 
 
 def serve(settings: Settings) -> None:
     """`rag serve`: build the app on the configured index and block serving it."""
+    exposure_warning(settings.host, settings.auth, settings.insecure_no_login)  # refuse before loading
     app = build_app(settings)
     where = f"http://{settings.host}:{settings.port}"
     print(f"serving the archive at {where}" + (" (login required)" if settings.auth else ""))

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import ipaddress
 import secrets
 from typing import Callable, Iterable
 
@@ -69,3 +70,28 @@ def make_auth(entries: Iterable[str]) -> Callable[[str, str], bool] | None:
         return ok and encoded is not None
 
     return check
+
+
+def is_loopback(host: str) -> bool:
+    """Whether `host` only accepts connections from this machine."""
+    if host in ("localhost", "localhost.localdomain"):
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False  # a host name other than localhost may resolve to any interface
+
+
+def exposure_warning(host: str, entries: Iterable[str], insecure_no_login: bool) -> str:
+    """Refuse (ConfigError) to serve beyond loopback without a login: the app uploads and removes
+    documents. With insecure_no_login the caller gets the warning to print on every start ("" when
+    there is nothing to warn about)."""
+    if is_loopback(host) or parse_entries(entries):
+        return ""
+    if not insecure_no_login:
+        raise ConfigError(
+            f"refusing to serve on {host} without a login: anyone on the network could upload and remove "
+            "documents. Set RAG_AUTH to entries made by `rag hash-password USER` (comma-separated), "
+            "bind to 127.0.0.1, or pass --insecure-no-login if this network is trusted")
+    return (f"WARNING: serving on {host} with no login (--insecure-no-login): anyone who can reach this "
+            "address can read, upload and remove documents")

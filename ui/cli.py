@@ -26,13 +26,19 @@ def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     try:
         settings = _settings(args)
-        return args.func(args, settings) or 0
+        code = args.func(args, settings) or 0
+        sys.stdout.flush()  # inside the try: a reader that went away surfaces here, not at exit
+        return code
     except RagError as e:
         print(f"rag: error: {e}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         print("rag: interrupted", file=sys.stderr)
         return 130
+    except BrokenPipeError:
+        # The reader went away (`rag status --json | head`): no traceback, and none at exit either.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 1
 
 
 def _settings(args) -> Settings:
@@ -42,7 +48,7 @@ def _settings(args) -> Settings:
         "llm_base_url": getattr(args, "llm_base_url", None), "llm_model": getattr(args, "llm_model", None),
         "llm_api_key": getattr(args, "llm_api_key", None), "gguf_path": getattr(args, "gguf", None),
         "answer_mode": getattr(args, "mode", None), "host": getattr(args, "host", None),
-        "port": getattr(args, "port", None),
+        "port": getattr(args, "port", None), "insecure_no_login": getattr(args, "insecure_no_login", None),
     }
     return load_settings(**overrides)
 
@@ -296,6 +302,8 @@ def _parser() -> argparse.ArgumentParser:
     for name, helptext in (("serve", "start the web app"), ("demo", "set up the demo archive and start the app")):
         sp = sub.add_parser(name, help=helptext)
         sp.add_argument("--host")
+        sp.add_argument("--insecure-no-login", action="store_true", default=None,
+                        help="allow a non-loopback --host without RAG_AUTH (warned on every start)")
         sp.add_argument("--port", type=int)
         llm(sp)
         if name == "demo":

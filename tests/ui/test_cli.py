@@ -95,3 +95,24 @@ def test_bad_input_exit_code_and_clear_errors(data_dir, tmp_path, capsys):
     assert err.startswith("rag: error:") and "Traceback" not in err
     assert main(["--data-dir", str(tmp_path / "empty"), "search", "x"]) == 2
     assert "rag ingest" in capsys.readouterr().err
+
+
+def test_serving_beyond_loopback_without_a_login_is_refused_with_the_fix(settings, capsys):
+    from ui.auth import exposure_warning
+
+    assert main(["--data-dir", str(settings.data_dir), "serve", "--host", "0.0.0.0"]) == 2
+    err = capsys.readouterr().err
+    assert "RAG_AUTH" in err and "rag hash-password" in err and "--insecure-no-login" in err
+    assert exposure_warning("127.0.0.1", (), False) == "" and exposure_warning("::1", (), False) == ""
+    assert "no login" in exposure_warning("0.0.0.0", (), True)  # allowed, but warned
+
+
+def test_a_closed_pipe_ends_quietly(data_dir):
+    import subprocess
+    import sys
+
+    # `true` exits without reading, so every write to the pipe fails (`rag status --json | head`).
+    cmd = f"{sys.executable} -m ui.cli --data-dir {data_dir} status --json | true"
+    out = subprocess.run(["bash", "-c", cmd], capture_output=True, text=True, timeout=120,
+                         cwd=Path(__file__).resolve().parents[2])
+    assert "Traceback" not in out.stderr and "BrokenPipe" not in out.stderr, out.stderr
