@@ -115,7 +115,8 @@ def _keywords(lines: list[_Line]) -> tuple[list[_Line], list[str]]:
 def clean_document(doc: SourceDoc) -> SourceDoc:
     """A new SourceDoc whose text is the clean body (paragraphs split by blank lines)."""
     if doc.raw_html:
-        from ingest.loaders import LoadError, html_to_doc
+        from ingest.readers import LoadError
+        from ingest.readers.html import html_to_doc
 
         try:
             page = html_to_doc(doc.text, Path(doc.path))
