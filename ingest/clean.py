@@ -6,7 +6,8 @@ captions repeat next to section headings, and a trailing "الكلمات الم�
 below name those shapes rather than one site: a short line without terminal punctuation between
 body paragraphs heads a section; a short line that only repeats the title, is wholly a «quote», or
 repeats the line before it, is a caption. Everything else that is text stays: losing body text costs more
-than keeping a stray line.
+than keeping a stray line. The words that mark each shape (publisher, byline, keywords, ads,
+page buttons, photo captions) are lists in rag/text/lexicon/, so they grow without code changes.
 """
 from __future__ import annotations
 
@@ -14,8 +15,9 @@ import re
 from dataclasses import dataclass, replace
 from pathlib import Path
 
-from rag.text.dates import find_dates, parse_arabic_date
+from rag.text import lexicon
 from rag.text.arabic import normalize
+from rag.text.dates import find_dates, parse_arabic_date
 from rag.types import SourceDoc
 
 _END_PUNCT = re.compile(r"[.!?؟:؛,،…]['\"»”)\]]*$")
@@ -24,21 +26,20 @@ _WORD = re.compile(r"\S+")
 _HAS_TEXT = re.compile(r"[^\W_]")
 _BULLET = re.compile(r"^[-–•*▪►]\s")
 
-_PUBLISHER = re.compile(r"^(?:يصدر عن|تصدر عن|صادر عن|الناشر|إصدار)\s*[:：]?\s*(.+)$")
-_BYLINE = re.compile(r"^(?:بقلم|كتب|كتبت|إعداد|اعداد|تحرير|الكاتب|الكاتبة|المؤلف|by)\s*[:：\-]?\s+(.+)$", re.I)
-_KEYWORDS = re.compile(r"^(?:الكلمات المفتاحية|كلمات مفتاحية|الكلمات الدالة|الوسوم|وسوم|tags|keywords)\s*[:：]?\s*(.*)$", re.I)
-_AD_WORDS = {"ad", "ads", "advertisement", "sponsored", "إعلان", "اعلان"}
-_AD_FILLER = _AD_WORDS | {"a", "b"}
-_UI_WORDS = {
-    normalize(w) for w in (
-        "طباعة", "اطبع", "طباعة المقال", "شارك", "مشاركة", "شارك المقال", "أرسل لصديق", "حفظ",
-        "تويتر", "فيسبوك", "واتساب", "تيليجرام", "اقرأ أيضا", "اقرأ أيضاً", "أضف تعليق", "تعليقات",
-        "print", "share", "tweet", "facebook", "twitter", "whatsapp", "email", "read more",
-    )
-}
+
+def _alternatives(name: str, *, phrases: bool = False) -> str:
+    """A lexicon list as a regex alternation, in file order."""
+    return "|".join(map(re.escape, lexicon.lines(name) if phrases else lexicon.words(name)))
+
+
+_PUBLISHER = re.compile(rf"^(?:{_alternatives('publisher_markers', phrases=True)})\s*[:：]?\s*(.+)$")
+_BYLINE = re.compile(rf"^(?:{_alternatives('byline_markers')})\s*[:：\-]?\s+(.+)$", re.I)
+_KEYWORDS = re.compile(rf"^(?:{_alternatives('keyword_markers', phrases=True)})\s*[:：]?\s*(.*)$", re.I)
+_AD_WORDS = set(lexicon.words("ad_words"))
+_AD_FILLER = _AD_WORDS | set(lexicon.words("ad_filler"))
+_UI_WORDS = {normalize(w) for w in lexicon.lines("ui_words")}
 _PHOTO = re.compile(
-    r"^[(\[]?(?:صورة|الصورة|أرشيفية|ارشيفية|صورة أرشيفية|صورة ارشيفية|صورة تعبيرية|صورة توضيحية|"
-    r"من الأرشيف|photo|image|file photo)[)\]]?(?:\s*[:：\-]\s*.{0,40})?$", re.I)
+    rf"^[(\[]?(?:{_alternatives('photo_captions', phrases=True)})[)\]]?(?:\s*[:：\-]\s*.{{0,40}})?$", re.I)
 _NAME = re.compile(r"^(?:(?:د|أ\.د|م|أ)\.\s*)?[\u0621-\u064A]+(?:\s+[\u0621-\u064A]+){1,3}$")
 
 
@@ -115,7 +116,8 @@ def _keywords(lines: list[_Line]) -> tuple[list[_Line], list[str]]:
 def clean_document(doc: SourceDoc) -> SourceDoc:
     """A new SourceDoc whose text is the clean body (paragraphs split by blank lines)."""
     if doc.raw_html:
-        from ingest.loaders import LoadError, html_to_doc
+        from ingest.readers import LoadError
+        from ingest.readers.html import html_to_doc
 
         try:
             page = html_to_doc(doc.text, Path(doc.path))

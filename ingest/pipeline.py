@@ -18,7 +18,7 @@ import numpy as np
 
 from ingest.chunk import CHUNKER_VERSION, chunk_document
 from ingest.clean import clean_document
-from ingest.loaders import discover, load_file
+from ingest.readers import discover, load_file
 from rag.config import Settings
 from rag.errors import BadDocumentError
 from rag.index.store import Store

@@ -16,7 +16,7 @@ import zipfile
 from pathlib import Path, PurePosixPath
 from typing import Callable, Sequence
 
-from ingest.loaders import SUPPORTED_SUFFIXES
+from ingest.readers import SUPPORTED_SUFFIXES
 from rag.config import Settings
 
 ALLOWED_SUFFIXES = tuple(SUPPORTED_SUFFIXES) + (".zip",)

@@ -4,7 +4,7 @@ from pathlib import Path
 import pytest
 
 from ingest.clean import clean_document
-from ingest.loaders import load_file
+from ingest.readers import load_file
 from rag.types import SourceDoc
 
 ROOT = Path(__file__).resolve().parents[2]

@@ -1,0 +1,101 @@
+"""Files -> raw SourceDocs, one reader per format; a bad file is a FileFailure, never a crash.
+
+Each reader takes (path as given, resolved path) and returns one SourceDoc, or for record formats
+yields one per record. Boilerplate and metadata found inside the text are ingest.clean's job; what
+a format states explicitly (record fields, HTML metadata, a folder's manifest.jsonl) is taken here.
+"""
+from __future__ import annotations
+
+import gzip
+import re
+from pathlib import Path
+from typing import Callable, Sequence
+
+from ingest.readers import docx, html, pdf, records, text
+from ingest.readers.base import LoadError, Result
+from ingest.readers.manifest import is_sidecar, with_manifest
+from rag.errors import BadDocumentError
+from rag.text import lexicon
+from rag.types import FileFailure
+
+# Suffix -> reader, in the order the "unsupported file type" message lists them.
+READERS: dict[str, Callable] = {
+    ".txt": text.read_txt, ".md": text.read_md, ".html": html.read_html, ".htm": html.read_html,
+    ".pdf": pdf.read_pdf, ".docx": docx.read_docx, ".json": records.read_json,
+    ".jsonl": records.read_jsonl, ".json.gz": records.read_json, ".jsonl.gz": records.read_jsonl,
+    ".txt.gz": text.read_txt,
+}
+SUPPORTED_SUFFIXES = tuple(READERS)
+# Record formats yield many documents, each complete in itself (no manifest, no whole-file check).
+RECORD_SUFFIXES = (".json", ".jsonl", ".json.gz", ".jsonl.gz")
+_LONGEST_FIRST = sorted(SUPPORTED_SUFFIXES, key=len, reverse=True)
+# A folder's own documentation is not part of the archive (a file named explicitly still is).
+_FOLDER_DOCS = re.compile(
+    rf"^(?:{'|'.join(map(re.escape, lexicon.words('folder_docs')))})(\.[a-z]+)?$", re.I)
+
+
+def suffix_of(path: Path) -> str:
+    """The supported (possibly compound) suffix of `path`, "" when unsupported."""
+    name = path.name.lower()
+    return next((s for s in _LONGEST_FIRST if name.endswith(s)), "")
+
+
+def discover(paths: Sequence[Path]) -> list[Path]:
+    """Supported files under `paths` (folders recursively), sorted; hidden entries skipped.
+
+    A file named explicitly is kept even if unsupported, so load_file can say why it is skipped.
+    Manifest sidecars are metadata, not documents, and README/LICENSE files in folders are the
+    folder's documentation: both are left out.
+    """
+    found: set[Path] = set()
+    for root in map(Path, paths):
+        if not root.exists():
+            raise BadDocumentError(str(root), "no such file or folder; check the path")
+        if root.is_file():
+            if not is_sidecar(root.resolve()):
+                found.add(root)
+            continue
+        for p in root.rglob("*"):
+            rel = p.relative_to(root).parts
+            if any(part.startswith(".") for part in rel) or not p.is_file():
+                continue
+            if suffix_of(p) and not _FOLDER_DOCS.match(p.name) and not is_sidecar(p.resolve()):
+                found.add(p)
+    return sorted(found)
+
+
+def load_file(path: Path) -> Result:
+    """SourceDocs read from `path` (several for JSON/JSONL), or FileFailures saying why not."""
+    path = Path(path)
+    where = str(path)
+    suffix = suffix_of(path)
+    try:
+        if not suffix:
+            raise LoadError(f"unsupported file type; supported: {', '.join(SUPPORTED_SUFFIXES)}")
+        if not path.is_file():
+            raise LoadError("not a readable file; check the path")
+        resolved = path.resolve()
+        if is_sidecar(resolved):
+            return
+        if path.stat().st_size == 0:
+            raise LoadError("empty file; remove it or add its text")
+        if suffix in RECORD_SUFFIXES:
+            yield from READERS[suffix](path, resolved)
+            return
+        doc = READERS[suffix](path, resolved)
+    except LoadError as bad:
+        yield FileFailure(where, str(bad))
+        return
+    except (OSError, EOFError, gzip.BadGzipFile) as err:
+        yield FileFailure(where, f"could not read the file ({err}); check it is complete")
+        return
+    except Exception as err:  # noqa: BLE001 - a parser's surprise must not stop an ingest run
+        yield FileFailure(where, f"could not be parsed ({type(err).__name__}: {err}); re-save or remove it")
+        return
+    if not doc.text.strip():
+        yield FileFailure(where, "no text found in the file; remove it or add its text")
+        return
+    yield with_manifest(doc, resolved)
+
+
+__all__ = ["LoadError", "READERS", "SUPPORTED_SUFFIXES", "discover", "load_file", "suffix_of"]
