@@ -149,8 +149,6 @@ def _with_llm(topic, pool, judge, search, settings, filters, llm, say, scores):
     return sections, summary
 
 
-# -- assembly ----------------------------------------------------------------------------------
-
 def _assemble(topic, arabic, filters, sections, summary, find_dates, scores) -> Briefing:
     """Number the sources per article in order of first use and build the handout."""
     numbers: dict[str, int] = {}
