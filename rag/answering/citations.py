@@ -1,14 +1,25 @@
-"""Parse and verify [n] citation markers against the passages an answer was given.
+"""Parse and check [n] citation markers against the passages a text was written from.
 
-An answer is trusted only as far as its markers are: a marker must point to a passage that was
-actually shown (1..len(hits)); invalid ones are dropped and their claim flagged; a claim left
-without any valid marker is removed. Citations are renumbered in order of first use so the
-reader sees [1], [2], ... whatever numbers the model used. An answer with no valid citation
-left is the caller's signal to refuse.
+One rule for chat answers and briefings alike, since a reader trusts both only as far as their
+markers go. A text is split into lines and each line into claims (a sentence with the markers
+that follow it); then:
+- a marker must point to a passage that was given (1..n); a claim carrying ANY marker that does
+  not is dropped whole and flagged, even when another marker on it is valid (a model that cites
+  a passage it was not shown may be making the claim up, not just mis-numbering it);
+- a claim without markers is covered by the next marked claim on the same line (models often put
+  one marker after two sentences) and then rests on the same passages; when that claim is
+  dropped, or no marked claim follows, it is dropped and flagged;
+- a lead-in line ending with ':' needs no marker (chat keeps it when something follows; a
+  briefing, whose every sentence needs a source, leaves it out).
+`check` applies the rule; `verify` (chat) renumbers the kept markers in order of first use so
+the reader sees [1], [2], ... whatever numbers the model used; an answer with no valid citation
+left is the caller's signal to refuse. The briefing writer (rag.briefing.llm_writer) keeps
+`check`'s claims as its sentences.
 """
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
 from typing import Mapping, Sequence
 
 from rag.text.arabic import analyze, normalize, sentences
@@ -34,50 +45,69 @@ def _claims(text: str) -> list[list[str]]:
     return [[c for c in _CLAIM_END.split(line.strip()) if c.strip()] for line in text.split("\n")]
 
 
+@dataclass(frozen=True)
+class Claim:
+    """One claim of a checked text and what the rule made of it."""
+
+    text: str  # as written, markers included
+    bare: str  # without its markers
+    line: int  # index of its line in the text
+    passages: tuple[int, ...] = ()  # the passage numbers (as given) it rests on, first use first
+    kept: bool = False
+    lead_in: bool = False  # an unmarked line ending with ':' (kept, citing nothing)
+
+
+def check(text: str, n_passages: int) -> list[Claim]:
+    """Every claim of `text`, in order, kept or dropped by the rule of the module docstring."""
+    out: list[Claim] = []
+    for li, line in enumerate(_claims(text)):
+        pending: list[str] = []  # unmarked claims waiting for a marker later on the line
+        kept_here = False
+        for claim in line:
+            nums = list(dict.fromkeys(marker_numbers(claim)))
+            if not nums:
+                pending.append(claim)
+                continue
+            ok = all(1 <= n <= n_passages for n in nums)
+            cited = tuple(nums) if ok else ()
+            out.extend(Claim(p, _strip_markers(p), li, cited, ok) for p in pending)
+            out.append(Claim(claim, _strip_markers(claim), li, cited, ok))
+            kept_here = kept_here or ok
+            pending = []
+        for p in pending:
+            lead_in = p.rstrip().endswith(":") and not kept_here
+            kept_here = kept_here or lead_in
+            out.append(Claim(p, _strip_markers(p), li, (), lead_in, lead_in))
+    return out
+
+
+def flagged_of(claims: Sequence[Claim]) -> tuple[str, ...]:
+    """The dropped claims, as the reader would have seen them (without markers)."""
+    return tuple(c.bare for c in claims if not c.kept and c.bare)
+
+
 def verify(
     text: str, hits: Sequence[Hit], quotes: Mapping[int, str] | None = None
 ) -> tuple[str, tuple[Citation, ...], tuple[str, ...]]:
-    """Keep valid markers (renumbered by first use), flag and drop unsupported claims.
+    """Check a chat answer against `hits`: keep the supported claims, markers renumbered by
+    first use; flag the dropped ones (the rule is the module docstring's).
 
-    A claim without markers is covered by a later marked claim on the same line (models often
-    put one marker after two sentences); lead-in lines ending with ':' need no marker.
     `quotes` maps a passage number (as given) to the sentence(s) the answer used from it;
     when absent the quote is the passage sentence closest to the claims citing it.
     Returns (text with renumbered markers, citations, flagged claims).
     """
+    claims = check(text, len(hits))
     renum: dict[int, int] = {}
     claims_of: dict[int, list[str]] = {}
-    flagged: list[str] = []
-    out_lines: list[str] = []
-    for line in _claims(text):
-        kept: list[str] = []
-        pending: list[str] = []  # unmarked claims waiting for a marker later on the line
-        for claim in line:
-            nums = marker_numbers(claim)
-            bare = _strip_markers(claim)
-            if not nums:
-                pending.append(claim)
-                continue
-            valid = [n for n in dict.fromkeys(nums) if 1 <= n <= len(hits)]
-            if len(valid) < len(dict.fromkeys(nums)):
-                flagged.append(bare)
-            if not valid:
-                flagged.extend(_strip_markers(p) for p in pending)
-                pending = []
-                continue
-            for n in valid:
-                renum.setdefault(n, len(renum) + 1)
-                claims_of.setdefault(n, []).extend([bare, *map(_strip_markers, pending)])
-            kept.extend(pending)
-            kept.append(_renumber(claim, renum, len(hits)))
-            pending = []
-        for p in pending:
-            if p.rstrip().endswith(":") and not kept:
-                kept.append(p)
-            elif p.strip():
-                flagged.append(_strip_markers(p))
-        if kept:
-            out_lines.append(" ".join(kept))
+    lines: dict[int, list[Claim]] = {}
+    for c in claims:
+        for n in c.passages:
+            renum.setdefault(n, len(renum) + 1)
+            claims_of.setdefault(n, []).append(c.bare)
+        if c.kept:
+            lines.setdefault(c.line, []).append(c)
+    out_lines = [" ".join(_renumber(c.text, renum) if MARKER.search(c.text) else c.text for c in cs)
+                 for _, cs in sorted(lines.items())]
     # Lead-in lines that introduce nothing (all their claims dropped) are removed too.
     while out_lines and out_lines[-1].rstrip().endswith(":"):
         out_lines.pop()
@@ -85,15 +115,15 @@ def verify(
         _citation(new, hits[old - 1], (quotes or {}).get(old) or _best_quote(hits[old - 1], claims_of[old]))
         for old, new in sorted(renum.items(), key=lambda kv: kv[1])
     )
-    return "\n".join(out_lines).strip(), cites, tuple(f for f in flagged if f)
+    return "\n".join(out_lines).strip(), cites, flagged_of(claims)
 
 
-def _renumber(claim: str, renum: Mapping[int, int], n_hits: int) -> str:
-    """Rewrite markers in place to their new numbers, dropping invalid ones."""
+def _renumber(claim: str, renum: Mapping[int, int]) -> str:
+    """Rewrite markers in place to their new numbers ([2, 3] -> [1][2])."""
 
     def sub(m: re.Match) -> str:
         nums = [int(normalize(d)) for d in re.split(r"[,،؛;]", m.group(1))]
-        return "".join(f"[{renum[n]}]" for n in dict.fromkeys(nums) if 1 <= n <= n_hits)
+        return "".join(f"[{renum[n]}]" for n in dict.fromkeys(nums))
 
     return re.sub(r"  +", " ", _SPACE_BEFORE_PUNCT.sub(r"\1", MARKER.sub(sub, claim))).strip()
 

@@ -19,26 +19,14 @@ from typing import Sequence
 
 import numpy as np
 
+from rag.text import lexicon
 from rag.text.arabic import STOPWORDS, analyze, normalize, stem
 from rag.types import Hit
 
-# Words that are frequent in news and research prose but name no aspect on their own.
-_NAMING_STOP = frozenset(normalize(w) for w in (
-    "قال وقال قالت وقالت أضاف وأضاف أضافت أكد وأكد أكدت أعلن وأعلن أعلنت أشار وأشار أشارت "
-    "يقول تقول مصدر مصادر العام عام سنة الماضي الحالي الجاري اليوم أمس يوم شهر الذي إنه إنها "
-    "كانوا وكان وكانت بينما وفق وفقا حسب لكنه ولكن said says also new year"
-).split()) | frozenset(normalize(w) for w in STOPWORDS)
-# Words a heading may contain but that say nothing alone or at a phrase's edge: the genre's
-# own vocabulary (study, report, researcher), quantities, and reporting verbs.
-_GENERIC = frozenset(stem(normalize(w)) for w in (
-    "دراسة الدراسة تقرير التقرير باحث الباحث الباحثون الباحثين الباحثة مركز المركز مرصد المرصد "
-    "معهد المعهد بحوث البحوث دراسات الدراسات مقال المقال نسبة النسبة المئة مئة ألف آلاف مليون "
-    "ملايين مليار دولار دولارات عدد العدد نحو أكثر أقل متوسط المتوسط أول الأول الأولى ثلاث ثلاثة "
-    "أربع أربعة خمس عدة عديدة كثير كثيرة بعض أغلب معظم جميع كافة ذلك بحسب وفق يرى ترى يرصد "
-    "ترصد يوصي توصي تخلص يخلص يشير تشير يعتمد تعتمد يقدر تقدر يقترح تقترح يلاحظ تلاحظ تكشف يكشف "
-    "يحذر تحذر تدعو يدعو تظل يظل تمر يمر تقوم يقوم أظهر أظهرت أطلق أطلقت أنجز أنجزت مرحلة "
-    "المرحلة جديد جديدة الجديد الجديدة كبير كبيرة الكبرى study report percent million"
-).split())
+# Words frequent in news and research prose that name no aspect on their own (with the stop words).
+_NAMING_STOP = frozenset(normalize(w) for w in (*lexicon.words("naming_stop"), *STOPWORDS))
+# Words a heading may contain but that say nothing alone or at a phrase's edge (stems).
+_GENERIC = frozenset(stem(normalize(w)) for w in lexicon.words("generic_heading_words"))
 _WORD = re.compile(r"[^\W\d_]{2,}")
 _CLITIC = re.compile(r"^(?:[وف]?[بكل]?ال|لل|[وف]ال)")
 _TITLE_SPLIT = re.compile(r"\.\.|…|:|؟|\?| - | – ")

@@ -1,7 +1,8 @@
-"""The LLM side of a briefing: plan sub-questions, write cited sentences, verify the markers.
+"""The LLM side of a briefing: plan sub-questions, write cited sentences, check the markers.
 
-Verification is the same rule as chat: a marker must name a passage that was given; a sentence
-left without a valid marker is dropped (and reported), so no sentence reaches the handout
+The markers are checked by chat's own rule (rag.answering.citations.check): a sentence carrying
+any marker that names no given passage is dropped, and so is one with no marker that no marked
+sentence on its line covers; the dropped ones are reported, so no sentence reaches the handout
 without a source. Messages are passed as (role, text) tuples so this module needs no LangChain
 import; any BaseChatModel accepts them.
 """
@@ -11,9 +12,7 @@ import json
 import re
 from typing import Any, Sequence
 
-from rag.text.arabic import sentences
-from rag.answering.citations import MARKER as _MARKER
-from rag.answering.citations import marker_numbers
+from rag.answering.citations import check, flagged_of
 from rag.types import Chunk
 
 _BULLET = re.compile(r"^\s*(?:[-*•]|\d+[.)])\s+")
@@ -66,19 +65,13 @@ def write_cited(llm: Any, topic: str, question: str, passages: Sequence[Chunk], 
 
 
 def verify(text: str, n_passages: int) -> tuple[list[tuple[str, tuple[int, ...]]], list[str]]:
-    """Split into sentences; keep those whose markers name passages 1..n_passages."""
+    """The sentences of `text` the citation rule keeps, each with the 0-based indexes of the
+    passages it cites; and the dropped ones (without markers). Lead-in lines cite nothing and
+    are left out of both."""
+    claims = check(text, n_passages)
     kept: list[tuple[str, tuple[int, ...]]] = []
-    dropped: list[str] = []
-    for start, end in sentences(text):
-        raw = _BULLET.sub("", text[start:end]).strip()
-        nums = marker_numbers(raw)
-        valid = tuple(dict.fromkeys(i - 1 for i in nums if 1 <= i <= n_passages))
-        clean = re.sub(r"\s+([.،,؛!?؟])", r"\1", _MARKER.sub("", raw)).strip()
-        clean = re.sub(r"\s{2,}", " ", clean)
-        if not clean or not re.search(r"\w", clean):
-            continue
-        if valid and len(valid) == len(set(nums)):
-            kept.append((clean, valid))
-        else:
-            dropped.append(raw)
-    return kept, dropped
+    for c in claims:
+        clean = re.sub(r"\s{2,}", " ", _BULLET.sub("", c.bare)).strip()
+        if c.kept and c.passages and re.search(r"\w", clean):
+            kept.append((clean, tuple(n - 1 for n in c.passages)))
+    return kept, list(flagged_of(claims))

@@ -1,7 +1,9 @@
-"""Citation verification: valid, invalid and missing markers, renumbering, Arabic-Indic digits."""
+"""Citation verification: valid, invalid and missing markers, renumbering, Arabic-Indic digits.
+
+The same rule checks briefings (tests/briefing/test_llm_writer.py pins it from that side)."""
 from __future__ import annotations
 
-from rag.answering.citations import marker_numbers, verify
+from rag.answering.citations import check, marker_numbers, verify
 from tests.answering.test_extractive import ISIS, LEAGUE, POET, make_hits
 
 HITS = make_hits(LEAGUE, POET, ISIS)
@@ -17,11 +19,35 @@ def test_valid_markers_build_citations_from_the_hits():
     assert c.text == LEAGUE and "1945" in c.quote and c.score == HITS[0].score
 
 
-def test_invalid_marker_is_dropped_and_its_claim_flagged():
+def test_a_claim_with_any_invalid_marker_is_dropped_and_flagged_even_beside_a_valid_one():
     text, cites, flagged = verify("تأسست الجامعة عام 1945 [1][7]. لقب شوقي بأمير الشعراء [9].", HITS)
-    assert text == "تأسست الجامعة عام 1945 [1]."
-    assert [c.chunk_id for c in cites] == ["c0"]
-    assert any("1945" in f for f in flagged) and any("شوقي" in f for f in flagged)
+    assert (text, cites) == ("", ())  # [1] is valid, but [7] points to no passage shown
+    assert flagged == ("تأسست الجامعة عام 1945.", "لقب شوقي بأمير الشعراء.")
+
+
+def test_valid_claims_beside_a_dropped_one_are_kept_and_renumbered():
+    text, cites, flagged = verify(
+        "لقب شوقي بأمير الشعراء [2]. تأسست الجامعة عام 1945 [1, 7]. يعتمد داعش على النفط [3].", HITS)
+    assert text == "لقب شوقي بأمير الشعراء [1]. يعتمد داعش على النفط [2]."
+    assert [(c.n, c.chunk_id) for c in cites] == [(1, "c1"), (2, "c2")]
+    assert flagged == ("تأسست الجامعة عام 1945.",)
+
+
+def test_unmarked_claim_covered_only_by_a_dropped_claim_is_dropped_too():
+    text, cites, flagged = verify("تأسست الجامعة في القاهرة. وكان ذلك عام 1945 [1][4].", HITS)
+    assert (text, cites) == ("", ())
+    assert flagged == ("تأسست الجامعة في القاهرة.", "وكان ذلك عام 1945.")
+
+
+def test_check_reports_each_claim_with_the_passages_it_rests_on():
+    claims = check("مقدمة:\nأ. ب [2, 1]. ج [1][5]. د", 3)
+    assert [(c.bare, c.passages, c.kept, c.lead_in) for c in claims] == [
+        ("مقدمة:", (), True, True),
+        ("أ.", (2, 1), True, False),  # covered by the marked claim after it
+        ("ب.", (2, 1), True, False),
+        ("ج.", (), False, False),
+        ("د", (), False, False),
+    ]
 
 
 def test_claim_without_marker_is_removed_and_flagged():

@@ -1,0 +1,112 @@
+"""A briefing's timeline: events whose sentence names a date, trimmed to the clause around it.
+
+The date is the one found in the text (the event's own date), not the article's publication
+date, which stands in only for a few key articles with no dated sentence.
+"""
+from __future__ import annotations
+
+import re
+from typing import Any, Iterable
+
+from rag.briefing.select import Cand, spans
+from rag.text.arabic import analyze, normalize
+from rag.text.dates import iso_date
+from rag.types import TimelineEvent
+
+TIMELINE_MAX = 15
+TIMELINE_FALLBACK = 2  # key articles whose publication date may stand in for a date in the text
+CLAUSE_WORDS = 28  # an event longer than this is cut to a window around its date
+
+
+def _iso_of(found: Any) -> str:
+    value = found if isinstance(found, str) else getattr(found, "iso", None)
+    if value is None and isinstance(found, tuple) and found:
+        value = found[0]
+    return iso_date(str(value or ""))
+
+
+
+_CLAUSE_END = re.compile(r"[،,؛;:]\s|\s[-–]\s")
+
+
+def _found(find_dates, text: str) -> list[tuple[str, int, int]]:
+    """(iso, start, end) of the dates in `text`; a finder without spans gives (iso, -1, -1)."""
+    out = []
+    for f in find_dates(text):
+        iso = _iso_of(f)
+        if iso:
+            out.append((iso, getattr(f, "start", -1), getattr(f, "end", -1)))
+    return out
+
+
+def _clause(text: str, start: int, end: int) -> str:
+    """The clause of `text` holding [start, end), widened when too short to say anything and cut
+    to a window of words around the date when too long."""
+    if start < 0:
+        return text.strip()
+    lo, hi = _clause_span(text, start, end)
+    words = list(re.finditer(r"\S+", text[lo:hi]))
+    if len(words) > CLAUSE_WORDS:
+        at = next((j for j, w in enumerate(words) if lo + w.end() > start), 0)
+        a = 0 if at < CLAUSE_WORDS - 6 else min(at - CLAUSE_WORDS // 2, len(words) - CLAUSE_WORDS)
+        b = a + CLAUSE_WORDS - 1
+        cut = ("… " if a else "", " …" if b < len(words) - 1 else "")
+        lo, hi = lo + words[a].start(), lo + words[b].end()
+        return cut[0] + text[lo:hi].strip().rstrip("،,؛;:-– ") + cut[1]
+    return text[lo:hi].strip().rstrip("،,؛;:-– ").strip()
+
+
+def _clause_span(text: str, start: int, end: int) -> tuple[int, int]:
+    cuts = [0] + [m.end() for m in _CLAUSE_END.finditer(text)] + [len(text)]
+    i = max(j for j, c in enumerate(cuts[:-1]) if c <= start)
+    k = next((j for j, c in enumerate(cuts) if c >= end and j > i), len(cuts) - 1)
+    lo, hi = cuts[i], cuts[k]
+    while len(text[lo:hi].split()) < 6 and (k < len(cuts) - 1 or i > 0):
+        if k < len(cuts) - 1:
+            k += 1
+        else:
+            i -= 1
+        lo, hi = cuts[i], cuts[k]
+    return lo, hi
+
+
+def timeline_of(cands: list[Cand], numbers: dict[str, int], find_dates) -> tuple[TimelineEvent, ...]:
+    """Events whose sentence names a date, labelled with that date and trimmed to its clause:
+    the briefing's own sentences first, then the other sentences of the passages it cites. A few
+    key articles with no dated sentence fall back on their publication date."""
+    events: list[TimelineEvent] = []
+    seen: set[str] = set()
+
+    def add(date: str, text: str, docs: Iterable[str]) -> None:
+        key = normalize(text)  # two dates in one clause make one event, under the first
+        if date and text and key not in seen and len(events) < TIMELINE_MAX:
+            seen.add(key)
+            events.append(TimelineEvent(date, text, tuple(dict.fromkeys(numbers[d] for d in docs))))
+
+    def dated(text: str, docs: list[str]) -> None:
+        spans: list[tuple[int, int]] = []
+        for iso, start, end in _found(find_dates, text):
+            if any(lo <= start < hi for lo, hi in spans):
+                continue  # a date in the clause of an event already made: one event
+            add(iso, _clause(text, start, end), docs)
+            if start >= 0:
+                spans.append(_clause_span(text, start, end))
+
+    for c in cands:  # the briefing's own sentences first
+        dated(c.text, [ch.doc_id for ch in c.chunks])
+    chunks = list({ch.id: ch for c in cands for ch in c.chunks}.values())
+    for ch in chunks:  # then other dated sentences of the same passages
+        for s, e in spans(ch.text):
+            text = ch.text[s:e].strip()
+            if len(analyze(text)) >= 3:
+                dated(text, [ch.doc_id])
+    have = {n for ev in events for n in ev.citations}
+    fallback = 0
+    for c in sorted(cands, key=lambda c: numbers[c.doc]):  # key articles: cited first
+        if fallback >= TIMELINE_FALLBACK:
+            break
+        if numbers[c.doc] not in have and iso_date(c.chunks[0].date):
+            have.add(numbers[c.doc])
+            fallback += 1
+            add(iso_date(c.chunks[0].date), _clause(c.text, 0, 0), [c.doc])
+    return tuple(sorted(events, key=lambda ev: (ev.date, ev.citations)))

@@ -1,0 +1,28 @@
+"""Aspects discovered from passages: names are phrases of their own, section headings preferred."""
+from __future__ import annotations
+
+from dataclasses import replace
+
+from rag.briefing.aspects import _GENERIC, _NAMING_STOP, discover_aspects
+from rag.text.arabic import analyze, normalize, stem
+from rag.types import Hit
+from tests.briefing.archive import CHUNKS, TOPIC
+
+
+def test_aspect_names_are_phrases_not_bare_topic_words(briefing):
+    topic_terms = set(analyze(TOPIC))
+    for sec in briefing.sections:
+        assert len(sec.heading.split()) >= 2, sec.heading
+        assert set(analyze(sec.heading)) - topic_terms, sec.heading
+
+
+def test_aspects_take_section_headings_when_clusters_follow_them():
+    heads = {"a2": "طرق التهريب عبر الموانئ", "a5": "التشريعات واسترداد القطع"}
+    hits = [Hit(replace(c, section=heads[c.doc_id]), 1.0) for c in CHUNKS if c.doc_id in heads]
+    names = [a.name for a in discover_aspects(TOPIC, hits, 4)]
+    assert sorted(names) == sorted(heads.values())
+
+
+def test_naming_word_lists_load_normalised_from_the_lexicon():
+    assert normalize("أكدت") in _NAMING_STOP and normalize("في") in _NAMING_STOP  # stop words too
+    assert stem(normalize("الدراسة")) in _GENERIC and "report" in _GENERIC
