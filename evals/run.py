@@ -113,7 +113,7 @@ def open_archive(settings: Settings, analyzer: str, embedder) -> Store:
     if not have:
         raise RagError(f"no index in {settings.index_dir} yet: run `rag ingest PATH...`, "
                        "or give the eval its own with --contexts")
-    store.check_manifest(store.expected_manifest(CHUNKER_VERSION) | {"lexical_analyzer": ""},
+    store.check_manifest(store.expected_manifest() | {"lexical_analyzer": ""},
                          writing=False)
     if have.get("lexical_analyzer", "arabic") != analyzer:
         raise ConfigError(f"the archive index uses the {have.get('lexical_analyzer')!r} analyzer; "

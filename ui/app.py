@@ -48,7 +48,6 @@ class Services:
     @classmethod
     def build(cls, settings: Settings, assistant=None, embedder=None) -> "Services":
         from evals.ratings import RatingStore
-        from ingest.chunk import CHUNKER_VERSION
         from rag.text.arabic import roots
         from rag.retrieval.hybrid import HybridRetriever
         from rag.index.store import Store
@@ -59,7 +58,7 @@ class Services:
             embedder = get_embedder(settings)
         store = Store(settings, embedder)
         if store.manifest():  # refuse an index built with another model before anyone asks
-            store.check_manifest(store.expected_manifest(CHUNKER_VERSION), writing=False)
+            store.check_manifest(store.expected_manifest(), writing=False)
         retriever = HybridRetriever(settings, store)
         if assistant is None:
             from rag.answering.assistant import Assistant

@@ -91,13 +91,11 @@ def _open(settings: Settings):
     from rag.retrieval.hybrid import HybridRetriever
     from rag.index.store import Store
 
-    from ingest.chunk import CHUNKER_VERSION
-
     store = Store(settings, get_embedder(settings))
     if not store.manifest():
         raise RagError(f"no index in {settings.index_dir} yet: run `rag ingest PATH...` first "
                        "(or `rag demo` for the demo archive)")
-    store.check_manifest(store.expected_manifest(CHUNKER_VERSION), writing=False)
+    store.check_manifest(store.expected_manifest(), writing=False)
     return store, HybridRetriever(settings, store)
 
 
