@@ -39,6 +39,8 @@ def to_chroma_where(f: Filters) -> dict | None:
         conds.append({"date_num": {"$gte": date_num(f.since)}})
     if f.until:
         conds.append({"date_num": {"$lte": bound_until(f.until)}})
+        if not f.since:  # undated passages (date_num 0) never pass a date bound, as in SQL
+            conds.append({"date_num": {"$gt": 0}})
     if f.authors:
         conds.append({"author": {"$in": list(f.authors)}})
     if f.sources:
