@@ -45,7 +45,7 @@ class LexicalIndex:
 
     def __init__(self, db: Database):
         self._db = db
-        self.errors = 0  # failed lexical queries since this index was opened
+        self.errors = 0  # failed lexical queries since this index was opened (see probe)
         self.last_error = ""
 
     # -- writing (c: a connection inside an open transaction) ---------------------------------
@@ -124,7 +124,10 @@ class LexicalIndex:
             return 0
 
     def probe(self) -> None:
-        """Touch each FTS table so a broken one is counted even before anyone searches."""
+        """Touch each FTS table so a broken one is counted even before anyone searches (once:
+        a failure already counted needs no probe, so repeated stats do not inflate the count)."""
+        if self.errors:
+            return
         for table, _ in LEXICAL_FIELDS.values():
             try:
                 self._db.conn.execute(f"SELECT rowid FROM {table} LIMIT 1").fetchall()
