@@ -20,7 +20,7 @@ from typing import Callable, Iterable, Iterator, Sequence
 
 from evals.gold import GoldQuestion, load_questions
 from evals.metrics import CitedPassage, QuestionResult, aggregate
-from ingest.chunk import CHUNKER_VERSION
+from rag.index.manifest import CHUNKER_VERSION
 from rag.config import Settings
 from rag.errors import BadDocumentError, ConfigError, RagError
 from rag.retrieval.hybrid import HybridRetriever
@@ -114,7 +114,7 @@ def open_user_index(settings: Settings, analyzer: str, embedder) -> Store:
     if not have:
         raise RagError(f"no index in {settings.index_dir} yet: run `rag ingest PATH...`, "
                        "or give the eval its own with --contexts")
-    store.check_manifest(store.expected_manifest(CHUNKER_VERSION) | {"lexical_analyzer": ""},
+    store.check_manifest(store.expected_manifest() | {"lexical_analyzer": ""},
                          writing=False)
     if have.get("lexical_analyzer", "arabic") != analyzer:
         raise ConfigError(f"the archive index uses the {have.get('lexical_analyzer')!r} analyzer; "

@@ -12,12 +12,13 @@ import hashlib
 import re
 from typing import Callable, Iterable
 
+from rag.index.manifest import CHUNKER_VERSION
 from rag.text.arabic import sentences
 from rag.types import Chunk, SourceDoc
 
-# Bump only when chunks built before would be wrong, not when boundaries merely shift (as when
-# sentences stopped splitting inside brackets): a bump makes every index re-embed from scratch.
-CHUNKER_VERSION = "para-sent-1"
+# CHUNKER_VERSION (rag.index.manifest) names the chunk format an index stores: bump it there when
+# this module's output changes so that chunks built before would be wrong.
+__all__ = ["CHUNKER_VERSION", "chunk_document"]
 
 _PARA = re.compile(r"\n\s*\n")
 _COMMA = re.compile(r"(?<=[،,:])\s+")

@@ -16,7 +16,7 @@ from typing import Callable, Sequence
 
 import numpy as np
 
-from ingest.chunk import CHUNKER_VERSION, chunk_document
+from ingest.chunk import chunk_document
 from ingest.clean import clean_document
 from ingest.readers import discover, load_file
 from rag.config import Settings
@@ -73,7 +73,7 @@ def run_ingest(
 
         embedder = get_embedder(settings)
     store = store or Store(settings, embedder, rebuild=rebuild)
-    store.check_manifest(store.expected_manifest(CHUNKER_VERSION), writing=True)
+    store.check_manifest(store.expected_manifest(), writing=True)
     report = IngestReport()
 
     files: list[Path] = []

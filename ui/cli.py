@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import logging
 import os
 import sys
 from pathlib import Path
@@ -24,6 +25,10 @@ DEMO_QUESTION = "كيف تستخدم الجماعات المتطرفة الإن�
 
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
+    # Library modules only log (e.g. a lexical index that fails and leaves search dense-only);
+    # the CLI decides what reaches stderr.
+    logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING, stream=sys.stderr,
+                        format="rag: %(levelname)s: %(name)s: %(message)s")
     try:
         settings = _settings(args)
         code = args.func(args, settings) or 0
@@ -198,6 +203,8 @@ def cmd_status(args, settings: Settings) -> int:
         _print_json(stats)
     else:
         for k, v in stats.items():
+            if k == "lexical_last_error" and not v:
+                continue  # only worth a line when the lexical index has failed
             print(f"{k}: {v}")
     return 0
 
@@ -231,6 +238,7 @@ def _parser() -> argparse.ArgumentParser:
                    help="where the index lives (env RAG_DATA_DIR)")
     p.add_argument("--model", help="sentence-transformers model name or path (env RAG_EMBEDDING_MODEL)")
     p.add_argument("--chroma-url", help="use a Chroma server, e.g. http://127.0.0.1:8000 (env RAG_CHROMA_URL)")
+    p.add_argument("-v", "--verbose", action="store_true", help="log progress (INFO) to stderr, not only warnings")
     sub = p.add_subparsers(dest="command", required=True)
 
     def filters(sp):

@@ -1,20 +1,20 @@
 """Hybrid retrieval: dense (e5 in Chroma) + lexical (BM25 over light-stemmed Arabic terms in
 SQLite FTS5, and with a lighter weight BM25 over Arabic roots, which joins derivations stems
 keep apart), fused by weighted reciprocal rank, then near-duplicates collapsed and a
-per-document cap applied so one long article cannot crowd out the rest. A Latin-script
-question over Arabic passages is served by the dense side alone.
-
-RRF instead of score mixing: e5 cosines bunch at 0.8-0.9 and BM25 scores are unbounded, so
-ranks are the only scale the two sides share.
+per-document cap applied so one long article cannot crowd out the rest (rag.retrieval.fusion,
+rag.retrieval.diversify). A Latin-script question over Arabic passages is served by the dense
+side alone.
 """
 from __future__ import annotations
 
 from dataclasses import replace
 from typing import Literal
 
-from rag.text.arabic import analyze, crosses_script, latin_script
+from rag.text.arabic import crosses_script, latin_script
 from rag.config import Settings
 from rag.index.store import Store
+from rag.retrieval.diversify import diversify
+from rag.retrieval.fusion import fuse, fused_order, ranks
 from rag.types import Filters, Hit
 
 Mode = Literal["hybrid", "dense", "lexical"]
@@ -49,16 +49,14 @@ class HybridRetriever:
             lexical = self.store.lexical_search(query, fetch, filters)
         if mode == "hybrid" and s.root_weight:
             rooted = self.store.lexical_search(query, fetch, filters, field="roots")
-        d_rank = {h.chunk_id: i for i, h in enumerate(dense)}
+        d_ids = [h.chunk_id for h in dense]
+        l_ids = [cid for cid, _ in lexical]
+        r_ids = [cid for cid, _ in rooted]
+        d_rank, l_rank, r_rank = ranks(d_ids), ranks(l_ids), ranks(r_ids)
         d_sim = {h.chunk_id: h.similarity for h in dense}
-        l_rank = {cid: i for i, (cid, _) in enumerate(lexical)}
         l_score = dict(lexical)
-        r_rank = {cid: i for i, (cid, _) in enumerate(rooted)}
-        fused: dict[str, float] = {}
-        for weight, ranks in ((s.dense_weight, d_rank), (s.lexical_weight, l_rank), (s.root_weight, r_rank)):
-            for cid, r in ranks.items():
-                fused[cid] = fused.get(cid, 0.0) + weight / (s.rrf_k + r + 1)
-        order = sorted(fused, key=lambda c: (-fused[c], c))
+        fused = fuse(((s.dense_weight, d_ids), (s.lexical_weight, l_ids), (s.root_weight, r_ids)), s.rrf_k)
+        order = fused_order(fused)
         chunks = self.store.chunks(order)
         hits = [Hit(chunks[c], fused[c], dense_score=d_sim.get(c), dense_rank=d_rank.get(c),
                     lexical_rank=l_rank.get(c), lexical_score=l_score.get(c), root_rank=r_rank.get(c))
@@ -83,32 +81,3 @@ class HybridRetriever:
             return False  # no chunk lookup for the usual Arabic question
         top = self.store.chunks([top_chunk_id]).get(top_chunk_id)
         return top is not None and crosses_script(query, top.text)
-
-
-def diversify(hits: list[Hit], k: int, per_doc_cap: int, dup_jaccard: float = 0.8) -> list[Hit]:
-    """Keep the best of near-duplicate passages (syndicated copies, overlapping chunks) and at
-    most per_doc_cap passages per document; fall back to capped-out hits if too few remain."""
-    kept: list[Hit] = []
-    kept_terms: list[set[str]] = []
-    per_doc: dict[str, int] = {}
-    overflow: list[Hit] = []
-    for h in hits:
-        terms = set(analyze(h.chunk.text))
-        if any(_jaccard(terms, t) >= dup_jaccard for t in kept_terms):
-            continue
-        if per_doc_cap and per_doc.get(h.chunk.doc_id, 0) >= per_doc_cap:
-            overflow.append(h)
-            continue
-        kept.append(h)
-        kept_terms.append(terms)
-        per_doc[h.chunk.doc_id] = per_doc.get(h.chunk.doc_id, 0) + 1
-        if len(kept) >= k:
-            return kept
-    return kept + overflow[: k - len(kept)]
-
-
-def _jaccard(a: set[str], b: set[str]) -> float:
-    if not a or not b:
-        return 0.0
-    return len(a & b) / len(a | b)
-

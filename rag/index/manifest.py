@@ -1,0 +1,43 @@
+"""What an index records about how it was built, and the check that refuses to mix vectors or
+terms built differently. Lives in rag (not ingest) so readers need no ingest import to open it.
+"""
+from __future__ import annotations
+
+from rag.config import Settings
+from rag.text.arabic import NORMALIZER_VERSION
+
+# The chunk format this index stores; ingest.chunk bumps it when chunking output changes.
+# Bump only when chunks built before would be wrong, not when boundaries merely shift (as when
+# sentences stopped splitting inside brackets): a bump makes every index re-embed from scratch.
+CHUNKER_VERSION = "para-sent-1"
+
+# Keys whose change needs only the lexical side re-analyzed (the vectors stay valid).
+LEXICAL_KEYS = frozenset({"normalizer_version", "lexical_analyzer"})
+
+
+def expected(settings: Settings, embedder) -> dict[str, str]:
+    """How an index is (to be) built with these settings and this embedder."""
+    return {
+        "embedding_model": embedder.model_id,
+        "dimension": str(embedder.dimension),
+        "document_prompt": embedder.document_prompt,
+        "normalizer_version": NORMALIZER_VERSION,
+        "lexical_analyzer": settings.lexical_analyzer,
+        "chunker": CHUNKER_VERSION,
+        "chunk_tokens": str(settings.chunk_tokens),
+        "chunk_overlap_tokens": str(settings.chunk_overlap_tokens),
+    }
+
+
+def changed_keys(have: dict[str, str], expected: dict[str, str], *, writing: bool) -> list[str]:
+    """Keys where the index differs from what is expected; an expected "" means "any". Chunking
+    only matters for writes (a reader never re-chunks)."""
+    keys = expected.keys() if writing else [k for k in expected if not k.startswith("chunk")]
+    return [k for k in keys if expected[k] != "" and have.get(k) != expected[k]]
+
+
+def mismatch_message(index_dir, have: dict[str, str], expected: dict[str, str],
+                     changed: list[str]) -> str:
+    diff = [f"{k}: index has {have.get(k)!r}, settings ask for {expected[k]!r}" for k in changed]
+    return (f"the index in {index_dir} was built differently ({'; '.join(diff)}). "
+            "Rebuild it with `rag ingest --rebuild PATH...`, or point --data-dir at another index.")
