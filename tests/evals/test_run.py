@@ -249,7 +249,10 @@ def test_answerer_fit_learns_the_sentence_choice_and_reads_real_candidates(gold,
     import numpy as np
 
     from evals.fit_answerer import Choice, accuracy, collect, fit_choice
-    from rag.answering.extractive import _SENT_W, RERANK_SENTENCES, SENTENCE_FEATURES
+    from rag.answering.sentences import RERANK_SENTENCES, SENTENCE_FEATURES
+    from rag.answering.weights import load
+
+    shipped = np.asarray(load().sentence.vector)
 
     q, c, d = gold
     choices, heads = collect(settings, q, c, [d], FakeEmbedder())
@@ -259,7 +262,7 @@ def test_answerer_fit_learns_the_sentence_choice_and_reads_real_candidates(gold,
     for ch, head in zip(choices, heads):  # the second stage: the first stage's best, and their cosines
         assert head.X.shape == (min(len(ch.X), RERANK_SENTENCES), 2)
         if len(ch.X):
-            assert head.X[0, 0] == pytest.approx((ch.X @ np.asarray(_SENT_W)).max())
+            assert head.X[0, 0] == pytest.approx((ch.X @ shipped).max())
             assert np.all(np.abs(head.X[:, 1]) <= 1.0 + 1e-6)
     # Synthetic: the gold sentence is the one with the larger first feature; the second is noise.
     rng = np.random.default_rng(0)
