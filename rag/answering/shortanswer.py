@@ -9,26 +9,20 @@ from __future__ import annotations
 
 import re
 
+from rag.text import lexicon
 from rag.text.arabic import analyze, is_stopword, normalize, roots
 
 _WORD = re.compile(r"[^\W_]+")
 _PUNCT = re.compile(r"[،,.:؛;()\[\]\-–—«»\"!?؟]")
 _CLAUSE_END = re.compile(r"(?<!\d)[.,:](?!\d)|[،؛;()\[\]«»\"!?؟]")  # not inside 55.1 or 587,000
-_MONTHS = (
-    "يناير|فبراير|مارس|ابريل|مايو|يونيو|يونيه|يوليو|يوليه|اغسطس|سبتمبر|اكتوبر|نوفمبر|ديسمبر|"
-    "كانون الثاني|كانون الاول|شباط|اذار|نيسان|ايار|حزيران|تموز|اب|ايلول|تشرين الاول|تشرين الثاني|"
-    "january|february|march|april|may|june|july|august|september|october|november|december"
-)
+_MONTHS = "|".join(lexicon.lines("months"))  # in file order: the regex tries them in turn
 DATE = re.compile(
     rf"(?:\b\d{{1,2}}\s+)?(?:{_MONTHS})\s+\d{{3,4}}|\b\d{{1,2}}[/-]\d{{1,2}}[/-]\d{{2,4}}\b"
     r"|(?:\b(?:عام|سنه|سنة)\s+)?\b\d{3,4}(?:\s*(?:م|ه|ميلادي|للميلاد|هجري|ق\s?م)\b|\b)"  # 1057م too
     r"|\bالقرن\s+\S+(?:\s+(?:الميلادي|الهجري|قبل\s+الميلاد))?"
 )
 NUMBER = re.compile(r"\b\d[\d.,٬]*\s*%?(?:\s+(?:الف|مليون|مليار|الاف|ملايين))?")
-NUMBER_WORDS = frozenset(
-    normalize(w) for w in "واحد واحدة اثنان اثنين اثنتان ثلاث ثلاثة أربع أربعة خمس خمسة ست ستة سبع "
-    "سبعة ثمان ثمانية تسع تسعة عشر عشرة مائة مئة ألف مليون مليار عشرين ثلاثين أربعين خمسين".split()
-)
+NUMBER_WORDS = frozenset(normalize(w) for w in lexicon.words("number_words"))
 _QUESTION_PREFIX = re.compile(r"^[\s\-–—:\.]*(?:و|ف)?")
 
 
@@ -50,12 +44,9 @@ def question_type(question: str) -> str:
     return ""
 
 
-_NAME_PARTS = frozenset(normalize(w) for w in "بن ابن بنت أبو أبي عبد آل".split())
+_NAME_PARTS = frozenset(normalize(w) for w in lexicon.words("name_parts"))
 _ADVERB = re.compile(r"(?:يا|يًا|ياً)$")  # "تاريخيا", "حاليا"
-# Words that open the phrases a name or place lead picked up in error on the dev sets ("في نهاية
-# المطاف", "بشكل دائم", "في مكان قريب", "في الماضي"): time, manner and quantity, never a name.
-_VAGUE = frozenset(normalize(w) for w in "نهاية بشكل مرات أحيان أهم بعدة أواخر أوائل مطلع منتصف بداية "
-                   "تاريخ مباراة معركة إعادة معظم معظمها وقت مكان سلسلة الماضي المستقبل الوقت".split())
+_VAGUE = frozenset(normalize(w) for w in lexicon.words("vague_words"))  # time, manner, quantity: never a name
 _TANWEEN_FATH = "\u064B"  # "تجاريةً", "واحداً": an adverbial accusative, not a name
 
 
@@ -174,8 +165,8 @@ def _normalized_with_map(text: str) -> tuple[str, list[int]]:
     return "".join(out), where
 
 
-_COUNT_WORDS = frozenset(analyze("عدد نسبة مقدار"))  # "كم عدد الأشهر": the months are counted
-_SCALE = frozenset(normalize(w) for w in "مائة مئة ألف آلاف مليون مليار".split())
+_COUNT_WORDS = frozenset(analyze(" ".join(lexicon.words("count_words"))))  # "كم عدد الأشهر": the months are counted
+_SCALE = frozenset(normalize(w) for w in lexicon.words("scale_words"))
 _NUMBERISH = re.compile(r"[\d.,٫٬]+|" + "|".join(sorted(NUMBER_WORDS, key=len, reverse=True)))
 
 
@@ -199,7 +190,7 @@ def _stem1(token: str) -> str:
     return got[0] if got else ""
 
 
-_RANGE = frozenset({"الي", "او", "و", "حتي", "-", "–"})
+_RANGE = frozenset(lexicon.words("range_words"))
 
 
 def _extend(sentence: str, end: int, span: str, words: int) -> str:

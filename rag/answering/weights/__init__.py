@@ -1,4 +1,4 @@
-"""The fitted models of the answering stage, as data: rag/answering/weights/*.json.
+"""The fitted models of the answering stage, as data: the JSON files beside this loader.
 
 Weights are fitted by evals.fit_answerer (answerer.json) and evals.calibrate (refusal.json),
 which write these files with their provenance; the code only reads them. Each file is read and
@@ -17,7 +17,7 @@ from typing import Any, Mapping
 
 from rag.errors import ConfigError
 
-PACKAGED = Path(__file__).resolve().parent / "weights"
+PACKAGED = Path(__file__).resolve().parent
 ANSWERER, REFUSAL = "answerer.json", "refusal.json"
 ANSWERER_RULES = ("sentence", "rerank")
 REFUSAL_RULES = ("dense", "lexical", "cross", "cross_dense")
