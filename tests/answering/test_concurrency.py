@@ -3,7 +3,9 @@
 The embedder is the real SentenceTransformerEmbedder class (its query handling included) over a
 fake encoder that sleeps a little, so threads interleave inside embedding calls; a tiny switch
 interval makes them interleave between bytecodes too. Retrieval is the real hybrid retriever
-over a real Chroma index on disk.
+over a real Chroma index on disk. On the code before the per-question analysis (module-level
+cosine cache, embed_query's check-then-read of its last query) this test failed 0 of 30 runs:
+those races were real in principle but too narrow to show; it guards the shared-state-free design.
 """
 from __future__ import annotations
 
