@@ -2,26 +2,29 @@
 
   python -m evals.calibrate --data-dir DIR [--distractors PATH ...] [--limit N]
 
-Collects rag.answering.extractive.refusal_features for the refusal mix (answerable ARCD questions and
+Collects rag.answering.refusal.refusal_features for the refusal mix (answerable ARCD questions and
 questions ARCD cannot answer) over the ARCD index, and for the answerable XQuAD-ar questions over
 theirs (both with the distractors): every unanswerable question of the mix is an XQuAD question,
 so without XQuAD answerables the rule would learn "XQuAD wording", not "not in the archive".
 Fits a small L2 logistic regression of "answerable" on the features the rule uses, prints the
 refused-unanswerable / refused-answerable frontier on the held-out halves (each half scored by
 the fit on the other, split by question id parity), the weights fitted on everything, and the
-threshold at which that fit refuses 90% of the mix's unanswerable questions. It prints; it
-changes nothing: paste the weights into rag/answer.py with the command and the numbers.
+threshold at which that fit refuses 90% of the mix's unanswerable questions. With --write (the
+packaged rag/answering/weights/) or --out DIR it writes the fitted rule into refusal.json, with
+its provenance (model, data files, split, command, date, held-out figures at --threshold,
+default the current rule's); without, it prints and changes nothing.
 
   python -m evals.calibrate --data-dir DIR --english [FILE]
 
 fits the cross-lingual rule (Latin-script questions over Arabic passages) the same way, from our
 own English questions (ENGLISH: each names the ARCD or XQuAD-ar context that answers it), asked
 over both indexes: answerable over their own, not over the other. It also prints how often the
-answer cites the question's own context.
+answer cites the question's own context. --write / --out write the cross-lingual rule.
 """
 from __future__ import annotations
 
 import argparse
+import datetime
 import sys
 import zlib
 from dataclasses import dataclass
@@ -32,7 +35,10 @@ import numpy as np
 
 from evals.gold import SHARED_NEWS as NEWS, SHARED_QA as QA, load_contexts, load_located_questions, load_questions
 from evals.run import asked_as_the_chain_asks, script_main
-from rag.answering.extractive import _CROSS_WEIGHTS, _WEIGHTS, extractive_answer, refusal_features, should_refuse
+from rag.answering import weights
+from rag.answering.extractive import extractive_answer
+from rag.answering.question import analyze_question
+from rag.answering.refusal import REFUSAL_FEATURES, refusal_features, should_refuse
 from rag.config import Settings, load_settings
 
 
@@ -84,7 +90,7 @@ class CrossRows:
     X: np.ndarray
     answerable: np.ndarray  # over this index
     held: np.ndarray  # the held-out half
-    refused_now: np.ndarray  # by the shipped rule (rag.answering.extractive.should_refuse)
+    refused_now: np.ndarray  # by the shipped rule (rag.answering.refusal.should_refuse)
     right: list[bool]  # the answer cites the question's own context (answerable rows only)
 
 
@@ -97,13 +103,14 @@ def collect_cross(settings: Settings, english: Path, indexes: Sequence[Path], di
     for contexts in indexes:
         ids = {c.context_id for c in load_contexts(contexts)}
         for q, asked, hits in asked_as_the_chain_asks(settings, contexts, distractors, embedder, questions):
-            f = refusal_features(asked, hits, answer=False, embedder=embedder)
+            analysis = analyze_question(asked, hits, embedder)
+            f = refusal_features(asked, hits, answer=False, embedder=embedder, analysis=analysis)
             rows.append([f[n] for n in features])
             labels.append(q.context_id in ids)
             held.append(_held_out(q.id))
-            refused.append(should_refuse(asked, hits, settings, embedder))
+            refused.append(should_refuse(asked, hits, settings, analysis=analysis))
             if labels[-1]:
-                cites = extractive_answer(asked, hits, settings, embedder).citations
+                cites = extractive_answer(asked, hits, settings, analysis=analysis).citations
                 right.append(bool(cites) and cites[0].doc_id == q.context_id)
     return CrossRows(np.array(rows, dtype=float), np.array(labels), np.array(held), np.array(refused), right)
 
@@ -113,7 +120,7 @@ def cross_main(args, settings: Settings, embedder) -> int:
     if not all(p.is_file() for p in indexes):
         print(f"skipped: the contexts of {', '.join(CROSS_INDEXES)} are absent from {QA}")
         return 0
-    features = args.features or list(_CROSS_WEIGHTS)
+    features = args.features or list(weights.load().refusal["cross"].features)
     rows = collect_cross(settings, args.english, indexes, args.distractors, embedder, features)
     X, y, held = rows.X, rows.answerable, rows.held
     print(f"{len(y)} English question-index pairs ({int((~y).sum())} unanswerable); the answer cites "
@@ -131,6 +138,15 @@ def cross_main(args, settings: Settings, embedder) -> int:
               f"answerable refused {row['refused_answerable']:.3f}")
     w, b = fit_logistic(X, y)
     print("weights:", {name: round(float(v), 3) for name, v in zip(features, w)}, "bias:", round(b, 3))
+    name = "cross" if "sentence_cosine" in features else "cross_dense"
+    threshold = args.threshold if args.threshold is not None else weights.load().refusal[name].threshold
+    (row,) = frontier(scores, y, [threshold])
+    held_out = {"threshold": threshold, "unanswerable_refused": round(row["refused_unanswerable"], 3),
+                "answerable_refused": round(row["refused_answerable"], 3),
+                "cites_own_context": round(float(np.mean(rows.right)), 3) if rows.right else None}
+    data = [f"{args.english.name}, each over {', '.join(p.name for p in indexes)}: answerable over its own",
+            *(p.name for p in args.distractors)]
+    _save(args, fitted_rule(name, features, w, b, threshold, embedder, data, held_out, argv=args.argv))
     return 0
 
 
@@ -148,11 +164,14 @@ def main(argv=None) -> int:
     ap.add_argument("--english", nargs="?", const=ENGLISH, type=Path,
                     help=f"fit the cross-lingual rule from these English questions (default {ENGLISH.name})")
     ap.add_argument("--limit", type=int)
+    ap.add_argument("--threshold", type=float, help="the written rule's threshold (default: the current rule's)")
+    ap.add_argument("--write", action="store_true", help="write the fitted rule into the packaged weights")
+    ap.add_argument("--out", type=Path, help="write the fitted rule into DIR/refusal.json instead")
     args = ap.parse_args(argv)
-    known = refusal_features("", [])  # the names, from a question with no passages
-    bad = [f for f in args.features or () if f not in known]
+    args.argv = list(sys.argv[1:] if argv is None else argv)
+    bad = [f for f in args.features or () if f not in REFUSAL_FEATURES]
     if bad:
-        ap.error(f"unknown --features {', '.join(bad)}; choose from {', '.join(known)}")
+        ap.error(f"unknown --features {', '.join(bad)}; choose from {', '.join(REFUSAL_FEATURES)}")
     if args.english and not args.english.is_file():
         ap.error(f"--english {args.english}: no such file; give JSON lines of "
                  '{"id", "question", "context_id"} (the default is ' f"{ENGLISH})")
@@ -165,7 +184,7 @@ def main(argv=None) -> int:
     embedder = get_embedder(settings)
     if args.english:
         return cross_main(args, settings, embedder)
-    args.features = args.features or list(_WEIGHTS)
+    args.features = args.features or list(weights.load().refusal["dense"].features)
     X, y, held = collect(settings, args.questions, args.contexts, args.distractors, embedder, args.features,
                          args.limit)
     Xa = np.zeros((0, X.shape[1]))
@@ -192,7 +211,41 @@ def main(argv=None) -> int:
     t90 = float(np.quantile(fitted[~y], 0.9)) if (~y).any() else 0.5
     print(f"threshold refusing 90% of the mix's unanswerable (this fit): {t90:.3f}; there the mix's "
           f"answerable are refused {np.mean(fitted[y] < t90):.3f}")
+    name = "dense" if "sentence_cosine" in args.features else "lexical"
+    threshold = args.threshold if args.threshold is not None else weights.load().refusal[name].threshold
+    (row,) = frontier(scores, y, [threshold])
+    held_out = {"threshold": threshold, "unanswerable_refused": round(row["refused_unanswerable"], 3),
+                "mix_answerable_refused": round(row["refused_answerable"], 3),
+                "extra_answerable_refused": round(float(np.mean(scores_a < threshold)), 3) if len(Xa) else None,
+                "fit_on_everything_t90": round(t90, 3)}
+    data = [f"{args.questions.name} over {args.contexts.name}", *(p.name for p in args.distractors)]
+    if len(Xa):
+        data.insert(1, f"{args.answerable.name} (answerable) over {args.answerable_contexts.name}")
+    _save(args, fitted_rule(name, args.features, w, b, threshold, embedder, data, held_out, argv=args.argv))
     return 0
+
+
+def fitted_rule(name: str, features: Sequence[str], w: np.ndarray, b: float, threshold: float, embedder,
+                data: Sequence[str], held_out: dict, argv: Sequence[str] = ()) -> weights.Rule:
+    """A refusal rule from a fit, with its provenance; sentence_cosine ties it to the embedder's model."""
+    model = str(getattr(embedder, "model_id", ""))
+    return weights.Rule(
+        name=name, weights={f: round(float(v), 3) for f, v in zip(features, w)}, bias=round(float(b), 3),
+        threshold=float(threshold), cosine_model=model if "sentence_cosine" in features else None,
+        provenance={"model": model, "data": list(data),
+                    "split": "halves by crc32(question id) parity; each half scored by the fit on the other",
+                    "command": " ".join(["python -m evals.calibrate", *map(str, argv)]),
+                    "date": datetime.date.today().isoformat(), "held_out": held_out})
+
+
+def _save(args, rule: weights.Rule) -> None:
+    """Write `rule` into --out DIR or (--write) the packaged weights; otherwise say how."""
+    target = args.out or (weights.PACKAGED if args.write else None)
+    if target is None:
+        print(f"not written: --write (packaged weights) or --out DIR writes the '{rule.name}' rule")
+        return
+    for path in weights.write(target, refusal={rule.name: rule}):
+        print(f"wrote {path}")
 
 
 def _sigmoid(z: np.ndarray) -> np.ndarray:

@@ -1,122 +1,145 @@
-"""The question-answering chain: condense follow-up -> retrieve -> answer -> verify citations.
+"""The question-answering chain: condense follow-up -> retrieve -> analyse -> refuse or answer -> verify.
 
-One LangChain runnable serves the three answer modes (extractive, OpenAI-compatible server,
-local GGUF). Retrieval comes in as a plain callable so this module does not depend on how the
-index is built. The refusal rule runs before any LLM call, so an archive without the answer
-costs no generation; after generation an answer with no valid citation is refused too.
+One path serves the three answer modes (extractive, OpenAI-compatible server, local GGUF) and
+both `ask` and `stream`: `_prepare` builds the turn (standalone question, hits, and the
+question's analysis, made once and shared by the refusal rule and the answerer), `_decide`
+refuses or answers without generation, and only the LLM's generation differs between the two
+(streamed token by token, or in one call). Retrieval comes in as a plain callable so this module
+does not depend on how the index is built. The refusal rule runs before any LLM call, so an
+archive without the answer costs no generation; after generation an answer with no valid
+citation is refused too. Each call keeps its state in its own Turn: one Assistant serves many
+threads.
 """
 from __future__ import annotations
 
 import dataclasses
 import re
+from dataclasses import dataclass
 from typing import Callable, Iterator, Sequence
 
 from langchain_core.language_models import BaseChatModel
-from langchain_core.runnables import RunnableLambda
 
-from rag.answering.extractive import extractive_answer, refusal, should_refuse
 from rag.answering.citations import verify
 from rag.answering.condense import condense_extractive, condense_with_llm
+from rag.answering.extractive import extractive_answer, refusal
 from rag.answering.llm import get_chat_model, llm_errors
 from rag.answering.prompts import answer_messages, is_refusal
+from rag.answering.question import QuestionAnalysis, analyze_question
+from rag.answering.refusal import should_refuse
+from rag.answering.weights import Models
 from rag.types import Answer, Filters, Hit
 
 Search = Callable[[str, Filters, int], list[Hit]]
 History = Sequence[tuple[str, str]]
 
 
+@dataclass(frozen=True, slots=True)
+class Turn:
+    """One question on its way through the chain."""
+
+    question: str  # as the user asked it
+    history: tuple[tuple[str, str], ...]
+    filters: Filters
+    k: int
+    standalone: str  # condensed and repaired: what retrieval and the answerer use
+    hits: tuple[Hit, ...]
+    analysis: QuestionAnalysis
+
+
 class Assistant:
     """Answers questions over the archive; `search(query, filters, k)` is the hybrid retriever.
 
     `embedder` (optional: anything with embed_query(str) and embed_documents(list[str]), such as
-    the store's) lets the extractive answerer pick sentences for a Latin-script question over
-    Arabic passages by cosine; Arabic questions stay on the lexical path and never use it.
-    `repair` (optional: str -> str, such as HybridRetriever.repair) fixes misspelt words of the
-    standalone question before retrieval and answering; the answer reports what was searched.
+    the store's) lets the extractive answerer rerank sentences by cosine, the refusal rule weigh
+    that cosine (for the model its weights were fitted for), and serves Latin-script questions
+    over Arabic passages. `repair` (optional: str -> str, such as HybridRetriever.repair) fixes
+    misspelt words of the standalone question before retrieval and answering; the answer reports
+    what was searched. `models` (rag.answering.weights.load(dir)) replaces the packaged weights.
     """
 
     def __init__(self, settings, search: Search, llm: BaseChatModel | None = None, embedder=None,
-                 repair: Callable[[str], str] | None = None):
+                 repair: Callable[[str], str] | None = None, models: Models | None = None):
         self.settings = settings
         self.search = search
         self.embedder = embedder
         self.repair = repair
+        self.models = models
         self.llm = llm if llm is not None else get_chat_model(settings)
         self.mode = "llm" if self.llm is not None else "extractive"
-        self.prepare = RunnableLambda(self._condense) | RunnableLambda(self._retrieve)
-        self.chain = self.prepare | RunnableLambda(self._answer)
 
     # -- public API ---------------------------------------------------------------------------
     def ask(self, question: str, history: History = (), filters: Filters = Filters(),
             k: int | None = None) -> Answer:
         """One verified answer (or a refusal showing the nearest passages)."""
-        return self.chain.invoke(self._input(question, history, filters, k))
+        turn = self._prepare(question, history, filters, k)
+        decided = self._decide(turn)
+        if decided is not None:
+            return decided
+        with llm_errors(self.settings):
+            text = self.llm.invoke(answer_messages(turn.standalone, list(turn.hits))).text
+        return self._finish(turn, text)
 
     def stream(self, question: str, history: History = (), filters: Filters = Filters(),
                k: int | None = None) -> Iterator[str | Answer]:
-        """Text deltas as they are produced, then the final verified Answer.
+        """Text deltas as they are produced, then the final verified Answer (the same as `ask`'s).
 
         The final Answer's text is authoritative: verification may renumber or drop markers
         that were already streamed, so a UI should replace the streamed text with it.
         """
-        state = self.prepare.invoke(self._input(question, history, filters, k))
-        if self.llm is None or should_refuse(state["standalone"], state["hits"], self.settings, self.embedder):
-            answer = self._answer(state)
-            yield from _pieces(answer.text)
-            yield answer
+        turn = self._prepare(question, history, filters, k)
+        decided = self._decide(turn)
+        if decided is not None:
+            yield from _pieces(decided.text)
+            yield decided
             return
         parts: list[str] = []
         with llm_errors(self.settings):
-            for chunk in self.llm.stream(answer_messages(state["standalone"], state["hits"])):
+            for chunk in self.llm.stream(answer_messages(turn.standalone, list(turn.hits))):
                 if chunk.text:
                     parts.append(chunk.text)
                     yield chunk.text
-        yield self._finish(state, "".join(parts))
+        yield self._finish(turn, "".join(parts))
 
     # -- steps --------------------------------------------------------------------------------
-    def _input(self, question, history, filters, k) -> dict:
-        return {"question": question, "history": tuple(history), "filters": filters,
-                "k": k or self.settings.k}
-
-    def _condense(self, state: dict) -> dict:
-        q, history = state["question"], state["history"]
+    def _prepare(self, question: str, history: History, filters: Filters, k: int | None) -> Turn:
+        """Condense (and repair) the question, retrieve, and analyse the question over the hits."""
+        history = tuple(history)
+        k = k or self.settings.k
         if self.llm is None:
-            standalone = condense_extractive(q, history)
+            standalone = condense_extractive(question, history)
         else:
             with llm_errors(self.settings):
-                standalone = condense_with_llm(q, history, lambda msgs: self.llm.invoke(msgs).text)
+                standalone = condense_with_llm(question, history, lambda msgs: self.llm.invoke(msgs).text)
         if self.repair is not None:
             standalone = self.repair(standalone)
-        return {**state, "standalone": standalone}
+        hits = tuple(self.search(standalone, filters, k))
+        analysis = analyze_question(standalone, hits, self.embedder, self.models)
+        return Turn(question, history, filters, k, standalone, hits, analysis)
 
-    def _retrieve(self, state: dict) -> dict:
-        return {**state, "hits": list(self.search(state["standalone"], state["filters"], state["k"]))}
-
-    def _answer(self, state: dict) -> Answer:
-        q, hits = state["standalone"], state["hits"]
-        if should_refuse(q, hits, self.settings, self.embedder):
-            return self._own(state, refusal(q, hits, self.mode))
+    def _decide(self, turn: Turn) -> Answer | None:
+        """The refusal or the extractive answer; None when the LLM is to generate the answer."""
+        q, hits = turn.standalone, list(turn.hits)
+        if should_refuse(q, hits, self.settings, analysis=turn.analysis):
+            return self._own(turn, refusal(q, hits, self.mode))
         if self.llm is None:
-            return self._own(state, extractive_answer(q, hits, self.settings, self.embedder))
-        with llm_errors(self.settings):
-            text = self.llm.invoke(answer_messages(q, hits)).text
-        return self._finish(state, text)
+            return self._own(turn, extractive_answer(q, hits, self.settings, analysis=turn.analysis))
+        return None
 
-    def _finish(self, state: dict, text: str) -> Answer:
+    def _finish(self, turn: Turn, text: str) -> Answer:
         """Verify a generated answer; a refusal sentence or no valid citation means refused."""
-        q, hits = state["standalone"], state["hits"]
+        q, hits = turn.standalone, list(turn.hits)
         if is_refusal(text):
-            return self._own(state, refusal(q, hits, "llm"))
+            return self._own(turn, refusal(q, hits, "llm"))
         verified, cites, flagged = verify(text, hits)
         if not cites:
-            return self._own(state, dataclasses.replace(refusal(q, hits, "llm"), flagged=flagged))
-        return self._own(state, Answer(question=q, text=verified, mode="llm", refused=False,
-                                       citations=cites, flagged=flagged))
+            return self._own(turn, dataclasses.replace(refusal(q, hits, "llm"), flagged=flagged))
+        return self._own(turn, Answer(question=q, text=verified, mode="llm", refused=False,
+                                      citations=cites, flagged=flagged))
 
     @staticmethod
-    def _own(state: dict, answer: Answer) -> Answer:
+    def _own(turn: Turn, answer: Answer) -> Answer:
         """Report the user's question as asked, and the standalone one retrieval used."""
-        return dataclasses.replace(answer, question=state["question"], standalone_question=state["standalone"])
+        return dataclasses.replace(answer, question=turn.question, standalone_question=turn.standalone)
 
 
 def _pieces(text: str, size: int = 4) -> Iterator[str]:

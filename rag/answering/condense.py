@@ -9,6 +9,7 @@ from __future__ import annotations
 import re
 from typing import Callable, Sequence
 
+from rag.text import lexicon
 from rag.text.arabic import analyze, normalize, tokenize
 
 History = Sequence[tuple[str, str]]
@@ -17,11 +18,8 @@ _FOLLOW_UP = re.compile(
     r"^\s*(?:و|ف)?\s*(?:ماذا|ما)\s+عن\s+|^\s*(?:and|what|how)\s+about\s+", re.IGNORECASE
 )
 _PRONOUN_SUFFIX = re.compile(r"(?:هم|هما|هن|ها)$")
-_PRONOUN_WORDS = frozenset(normalize(w) for w in "هو هي هم هما هن ذلك تلك هؤلاء it its they their them he she his her".split())
-_QUESTION_WORDS = frozenset(
-    normalize(w) for w in "ما ماذا ماهي ماهو متى متي من كم أين اين كيف لماذا هل أي اي بماذا لمن "
-    "what who when where how why which is are was did does".split()
-)
+_PRONOUN_WORDS = frozenset(normalize(w) for w in lexicon.words("pronoun_words"))
+_QUESTION_WORDS = frozenset(normalize(w) for w in lexicon.words("question_words"))
 MAX_SUBJECT_WORDS = 4
 
 

@@ -9,26 +9,20 @@ from __future__ import annotations
 
 import re
 
+from rag.text import lexicon
 from rag.text.arabic import analyze, is_stopword, normalize, roots
 
 _WORD = re.compile(r"[^\W_]+")
 _PUNCT = re.compile(r"[،,.:؛;()\[\]\-–—«»\"!?؟]")
 _CLAUSE_END = re.compile(r"(?<!\d)[.,:](?!\d)|[،؛;()\[\]«»\"!?؟]")  # not inside 55.1 or 587,000
-_MONTHS = (
-    "يناير|فبراير|مارس|ابريل|مايو|يونيو|يونيه|يوليو|يوليه|اغسطس|سبتمبر|اكتوبر|نوفمبر|ديسمبر|"
-    "كانون الثاني|كانون الاول|شباط|اذار|نيسان|ايار|حزيران|تموز|اب|ايلول|تشرين الاول|تشرين الثاني|"
-    "january|february|march|april|may|june|july|august|september|october|november|december"
-)
-_DATE = re.compile(
+_MONTHS = "|".join(lexicon.lines("months"))  # in file order: the regex tries them in turn
+DATE = re.compile(
     rf"(?:\b\d{{1,2}}\s+)?(?:{_MONTHS})\s+\d{{3,4}}|\b\d{{1,2}}[/-]\d{{1,2}}[/-]\d{{2,4}}\b"
     r"|(?:\b(?:عام|سنه|سنة)\s+)?\b\d{3,4}(?:\s*(?:م|ه|ميلادي|للميلاد|هجري|ق\s?م)\b|\b)"  # 1057م too
     r"|\bالقرن\s+\S+(?:\s+(?:الميلادي|الهجري|قبل\s+الميلاد))?"
 )
-_NUMBER = re.compile(r"\b\d[\d.,٬]*\s*%?(?:\s+(?:الف|مليون|مليار|الاف|ملايين))?")
-_NUMBER_WORDS = frozenset(
-    normalize(w) for w in "واحد واحدة اثنان اثنين اثنتان ثلاث ثلاثة أربع أربعة خمس خمسة ست ستة سبع "
-    "سبعة ثمان ثمانية تسع تسعة عشر عشرة مائة مئة ألف مليون مليار عشرين ثلاثين أربعين خمسين".split()
-)
+NUMBER = re.compile(r"\b\d[\d.,٬]*\s*%?(?:\s+(?:الف|مليون|مليار|الاف|ملايين))?")
+NUMBER_WORDS = frozenset(normalize(w) for w in lexicon.words("number_words"))
 _QUESTION_PREFIX = re.compile(r"^[\s\-–—:\.]*(?:و|ف)?")
 
 
@@ -50,12 +44,9 @@ def question_type(question: str) -> str:
     return ""
 
 
-_NAME_PARTS = frozenset(normalize(w) for w in "بن ابن بنت أبو أبي عبد آل".split())
+_NAME_PARTS = frozenset(normalize(w) for w in lexicon.words("name_parts"))
 _ADVERB = re.compile(r"(?:يا|يًا|ياً)$")  # "تاريخيا", "حاليا"
-# Words that open the phrases a name or place lead picked up in error on the dev sets ("في نهاية
-# المطاف", "بشكل دائم", "في مكان قريب", "في الماضي"): time, manner and quantity, never a name.
-_VAGUE = frozenset(normalize(w) for w in "نهاية بشكل مرات أحيان أهم بعدة أواخر أوائل مطلع منتصف بداية "
-                   "تاريخ مباراة معركة إعادة معظم معظمها وقت مكان سلسلة الماضي المستقبل الوقت".split())
+_VAGUE = frozenset(normalize(w) for w in lexicon.words("vague_words"))  # time, manner, quantity: never a name
 _TANWEEN_FATH = "\u064B"  # "تجاريةً", "واحداً": an adverbial accusative, not a name
 
 
@@ -83,7 +74,7 @@ def lead_answer(question: str, sentence: str) -> str:
             return ""
         if any(is_stopword(w) for w in words) or _ADVERB.search(words[0]):
             return ""
-        if words[0] in _VAGUE or _NUMBER_WORDS & set(words) or _TANWEEN_FATH in span:
+        if words[0] in _VAGUE or NUMBER_WORDS & set(words) or _TANWEEN_FATH in span:
             return ""
         if kind == "name" and words[0].startswith(("و", "ف")) and not words[0].startswith(("وا", "فا", "فر", "في")):
             return ""  # a conjunction-led word ("وتقدم تجربة") is the next clause, not a name
@@ -91,7 +82,7 @@ def lead_answer(question: str, sentence: str) -> str:
             return ""
         if kind == "name" and words[0].startswith("ال") and not (_NAME_PARTS & set(words)):
             return ""  # "الأمم المتحدة", "الوحيد": a definite noun phrase, not a person's name
-    if kind == "date" and _DATE.search(normalize(question)):
+    if kind == "date" and DATE.search(normalize(question)):
         return ""  # the question already names a date ("متى أقيم كأس العالم 2018؟")
     return span
 
@@ -109,10 +100,10 @@ def short_answer(question: str, sentence: str) -> str:
     toks = _tokens(sentence)
     if kind in ("date", "number"):
         norm, where = _normalized_with_map(sentence)
-        pattern = _DATE if kind == "date" else _NUMBER
+        pattern = DATE if kind == "date" else NUMBER
         found = [m for m in pattern.finditer(norm) if m.group().strip()]
         if kind == "number":  # "ثلاثة مراكز" beside "جفاف 2005": words count too
-            found = sorted(found + [m for m in _WORD.finditer(norm) if m.group() in _NUMBER_WORDS and not (
+            found = sorted(found + [m for m in _WORD.finditer(norm) if m.group() in NUMBER_WORDS and not (
                 m.group() in _SCALE and re.search(r"\d\s*$", norm[:m.start()]))],  # "1.7 مليون": one number
                            key=lambda m: m.start())
         asked = set(_DIGITS.findall(normalize(question)))
@@ -174,9 +165,9 @@ def _normalized_with_map(text: str) -> tuple[str, list[int]]:
     return "".join(out), where
 
 
-_COUNT_WORDS = frozenset(analyze("عدد نسبة مقدار"))  # "كم عدد الأشهر": the months are counted
-_SCALE = frozenset(normalize(w) for w in "مائة مئة ألف آلاف مليون مليار".split())
-_NUMBERISH = re.compile(r"[\d.,٫٬]+|" + "|".join(sorted(_NUMBER_WORDS, key=len, reverse=True)))
+_COUNT_WORDS = frozenset(analyze(" ".join(lexicon.words("count_words"))))  # "كم عدد الأشهر": the months are counted
+_SCALE = frozenset(normalize(w) for w in lexicon.words("scale_words"))
+_NUMBERISH = re.compile(r"[\d.,٫٬]+|" + "|".join(sorted(NUMBER_WORDS, key=len, reverse=True)))
 
 
 def _counted(question: str, sentence: str, toks: list[tuple[int, int, str]]):
@@ -199,7 +190,7 @@ def _stem1(token: str) -> str:
     return got[0] if got else ""
 
 
-_RANGE = frozenset({"الي", "او", "و", "حتي", "-", "–"})
+_RANGE = frozenset(lexicon.words("range_words"))
 
 
 def _extend(sentence: str, end: int, span: str, words: int) -> str:
@@ -214,7 +205,7 @@ def _extend(sentence: str, end: int, span: str, words: int) -> str:
         if n in _RANGE and i + 1 < len(toks) and any(c.isdigit() for c in normalize(toks[i + 1])):
             i += 2  # the other end of a range
             continue
-        if not _stem1(toks[i]) or any(c.isdigit() for c in n) or (n[:1] in "وف" and n not in _NUMBER_WORDS):
+        if not _stem1(toks[i]) or any(c.isdigit() for c in n) or (n[:1] in "وف" and n not in NUMBER_WORDS):
             break  # a stop word, another number or a conjunction starts the next phrase
         i, added = i + 1, added + 1
     return " ".join([span, *toks[:i]]).strip()

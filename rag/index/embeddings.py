@@ -80,9 +80,12 @@ class SentenceTransformerEmbedder:
         return np.asarray(vecs, dtype=np.float32)
 
     def embed_query(self, text: str) -> np.ndarray:
-        """Remembers the last query: retrieval and the answerer's rerank embed the same question."""
-        if self._last_query is not None and self._last_query[0] == text:
-            return self._last_query[1]
+        """Remembers the last query: retrieval and the answerer's rerank embed the same question.
+        The (text, vector) pair is read once and replaced whole, so a thread never gets a vector
+        another thread stored for another text (it may only miss and embed again)."""
+        last = self._last_query
+        if last is not None and last[0] == text:
+            return last[1]
         if self.backend != "torch":
             vec = self.model.encode([text], self.query_prompt, 1)[0]
         else:

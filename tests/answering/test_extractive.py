@@ -6,8 +6,9 @@ from dataclasses import dataclass, replace
 
 import pytest
 
-from rag.answering.extractive import (extractive_answer, lead_answer, question_type, refusal, refusal_features,
-                        short_answer, should_refuse)
+from rag.answering.extractive import extractive_answer, refusal
+from rag.answering.refusal import refusal_features, should_refuse
+from rag.answering.shortanswer import lead_answer, question_type, short_answer
 from rag.text.arabic import normalize
 from rag.types import Chunk, Hit
 
@@ -149,10 +150,13 @@ def test_with_an_embedder_the_refusal_weighs_how_well_one_sentence_reads_as_the_
 
 
 def test_the_refusal_rule_and_the_answer_embed_the_head_sentences_once():
+    from rag.answering.question import analyze_question
+
     emb = FixedCosineEmbedder(0.9)
     hits = make_hits(LEAGUE, POET)
-    assert not should_refuse("متى تأسست جامعة الدول العربية؟", hits, embedder=emb)
-    a = extractive_answer("متى تأسست جامعة الدول العربية؟", hits, embedder=emb)
+    analysis = analyze_question("متى تأسست جامعة الدول العربية؟", hits, emb)  # one per question, shared
+    assert not should_refuse("متى تأسست جامعة الدول العربية؟", hits, analysis=analysis)
+    a = extractive_answer("متى تأسست جامعة الدول العربية؟", hits, analysis=analysis)
     assert emb.calls == 2 and "1945" in first_line(a.text)
 
 
@@ -343,12 +347,14 @@ def test_arabic_questions_call_the_embedder_once_for_the_rerank():
 
 
 def test_rerank_reorders_the_head_by_cosine_and_keeps_the_tail_below_it():
-    from rag.answering.extractive import RERANK_SENTENCES, _Sentence, rerank
+    from rag.answering.sentences import RERANK_SENTENCES, Sentence, cosines, rerank
+    from rag.answering.weights import load
 
     texts = ["تأسست الجامعة في القاهرة", "لقب الشاعر بأمير الشعراء", "يقع المقر في القاهرة"]
     texts += [f"جملة أخرى رقم {i}" for i in range(RERANK_SENTENCES)]
-    ranked = [(10.0 - 0.01 * i, _Sentence(0, t, (), frozenset())) for i, t in enumerate(texts)]
-    out = rerank("من هو أمير الشعر؟", ranked, ConceptEmbedder())  # only "الشعر" is a concept
+    ranked = [(10.0 - 0.01 * i, Sentence(0, t, (), frozenset())) for i, t in enumerate(texts)]
+    head = cosines(ConceptEmbedder(), "من هو أمير الشعر؟", texts[:RERANK_SENTENCES])  # only "الشعر" is a concept
+    out = rerank(ranked, head, load().rerank.vector)
     order = [s.text for _, s in out]
     assert order[0] == texts[1]  # a near-tie in the first stage: the cosine decides
     assert order[RERANK_SENTENCES:] == texts[RERANK_SENTENCES:]  # the tail keeps its order, below the head
@@ -365,7 +371,8 @@ def test_a_diacritic_does_not_make_one_word_look_like_a_name():
 
 def test_a_sentence_sharing_only_roots_with_the_question_is_chosen():
     """"تأسيس" and "تأسست" differ after light stemming; their root (أسس) is what ties them."""
-    from rag.answering.extractive import SENTENCE_FEATURES, _ranked, sentence_matrix
+    from rag.answering.question import analyze_question, sentence_matrix
+    from rag.answering.sentences import SENTENCE_FEATURES
 
     facts = ("تضم الجامعة العربية اثنتين وعشرين دولة عضوا في القارتين. "
              "تأسست الجامعة لتنسيق السياسات بين الدول العربية.")
@@ -373,7 +380,7 @@ def test_a_sentence_sharing_only_roots_with_the_question_is_chosen():
     cands, X = sentence_matrix(question, make_hits(facts))
     cov, root = SENTENCE_FEATURES.index("coverage"), SENTENCE_FEATURES.index("root_coverage")
     assert X[0, cov] == X[1, cov] and X[1, root] > X[0, root]
-    ranked = _ranked(question, make_hits(facts))
+    ranked = analyze_question(question, make_hits(facts)).ranked
     assert ranked[0][1].text.startswith("تأسست الجامعة")
 
 

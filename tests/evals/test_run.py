@@ -249,7 +249,10 @@ def test_answerer_fit_learns_the_sentence_choice_and_reads_real_candidates(gold,
     import numpy as np
 
     from evals.fit_answerer import Choice, accuracy, collect, fit_choice
-    from rag.answering.extractive import _SENT_W, RERANK_SENTENCES, SENTENCE_FEATURES
+    from rag.answering.sentences import RERANK_SENTENCES, SENTENCE_FEATURES
+    from rag.answering.weights import load
+
+    shipped = np.asarray(load().sentence.vector)
 
     q, c, d = gold
     choices, heads = collect(settings, q, c, [d], FakeEmbedder())
@@ -259,7 +262,7 @@ def test_answerer_fit_learns_the_sentence_choice_and_reads_real_candidates(gold,
     for ch, head in zip(choices, heads):  # the second stage: the first stage's best, and their cosines
         assert head.X.shape == (min(len(ch.X), RERANK_SENTENCES), 2)
         if len(ch.X):
-            assert head.X[0, 0] == pytest.approx((ch.X @ np.asarray(_SENT_W)).max())
+            assert head.X[0, 0] == pytest.approx((ch.X @ shipped).max())
             assert np.all(np.abs(head.X[:, 1]) <= 1.0 + 1e-6)
     # Synthetic: the gold sentence is the one with the larger first feature; the second is noise.
     rng = np.random.default_rng(0)
@@ -281,3 +284,38 @@ def test_eval_scripts_report_bad_input_in_one_line(settings, tmp_path, capsys):
     assert script_main(lambda: run_eval(settings, missing, embedder=FakeEmbedder()) and 0) == 2
     err = capsys.readouterr().err.strip()
     assert err.startswith(f"error: {missing}") and "check the path" in err and "\n" not in err
+
+
+def test_refits_write_weight_files_with_provenance_that_the_answerer_loads(tmp_path, capsys):
+    import argparse
+    import datetime
+
+    import numpy as np
+
+    from evals import calibrate, fit_answerer
+    from rag.answering import weights
+    from rag.answering.refusal import should_refuse
+    from rag.answering.sentences import SENTENCE_FEATURES
+    from tests.answering.test_extractive import LEAGUE, make_hits
+
+    question, hits = "متى تأسست جامعة الدول العربية؟", make_hits(LEAGUE)
+    shipped = weights.load().refusal["lexical"]
+    rule = calibrate.fitted_rule("lexical", list(shipped.weights), np.array(shipped.vector), shipped.bias, 1.0,
+                                 FakeEmbedder(), ["mix.questions.jsonl over arcd.contexts.jsonl"],
+                                 {"threshold": 1.0, "unanswerable_refused": 1.0}, argv=["--data-dir", "D"])
+    calibrate._save(argparse.Namespace(out=tmp_path, write=False), rule)
+    assert "refusal.json" in capsys.readouterr().out
+    m = weights.load(tmp_path)
+    p = m.refusal["lexical"].provenance
+    assert p["model"] == FakeEmbedder.model_id and p["command"] == "python -m evals.calibrate --data-dir D"
+    assert p["date"] == datetime.date.today().isoformat() and p["held_out"]["unanswerable_refused"] == 1.0
+    assert m.refusal["dense"] == weights.load().refusal["dense"]  # the rules not refitted are kept
+    assert not should_refuse(question, hits) and should_refuse(question, hits, models=m)  # threshold 1.0
+    w = np.arange(len(SENTENCE_FEATURES), dtype=float) / 7
+    sentence = fit_answerer.fitted_rule("sentence", SENTENCE_FEATURES, w, FakeEmbedder(), ["arcd.questions.jsonl"],
+                                        {"ARCD": {"sentence": 0.5, "passage": 0.6}}, ["--out", str(tmp_path)])
+    weights.write(tmp_path, sentence=sentence)
+    m = weights.load(tmp_path)
+    assert m.sentence.vector == tuple(np.round(w, 2).tolist()) and m.rerank == weights.load().rerank
+    assert m.sentence.provenance["held_out"]["ARCD"]["passage"] == 0.6
+    assert m.refusal["lexical"].threshold == 1.0  # the refusal refit is still there
