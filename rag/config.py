@@ -59,7 +59,7 @@ class Settings:
     llm_api_key: str = ""
     llm_temperature: float = 0.1
     gguf_path: str = ""
-    refusal_threshold: float = 0.0  # calibrated margin, see rag.answering.extractive
+    refusal_threshold: float = 0.0  # 0: the fitted threshold of rag/answering/weights/refusal.json
     # Serving.
     host: str = "127.0.0.1"
     port: int = 7860
