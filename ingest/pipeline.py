@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import logging
 import sys
 import time
 from dataclasses import dataclass, field
@@ -25,6 +26,7 @@ from rag.index.store import Store
 from rag.types import Chunk, FileFailure, IngestReport, SourceDoc
 
 Progress = Callable[[float, str], None]
+log = logging.getLogger(__name__)
 
 
 def embed_text(chunk: Chunk) -> str:
@@ -52,7 +54,7 @@ def file_sha256(path: Path) -> str:
 @dataclass
 class _Pending:
     items: list = field(default_factory=list)  # (doc, hash, chunks)
-    files: list = field(default_factory=list)  # (path, size, mtime_ns, sha) done once flushed
+    files: list = field(default_factory=list)  # (path, size, mtime_ns, sha, doc keys) done once flushed
     n_chunks: int = 0
 
 
@@ -122,30 +124,34 @@ def _ingest_file(path, store, settings, embedder, report, pending, seen_ids, flu
     st = path.stat()
     state = store.file_state(key_path)
     known = store.doc_keys_for_path(key_path)
-    if state and state[0] == st.st_size and state[1] == st.st_mtime_ns:
+    recorded = store.file_doc_keys(key_path)
+    intact = _docs_intact(known, recorded)
+    if state and intact and state[0] == st.st_size and state[1] == st.st_mtime_ns:
         report.unchanged += len(known)
         return
     sha = file_sha256(path)
-    if state and state[2] == sha:
+    if state and intact and state[2] == sha:
         store.set_file_state(key_path, st.st_size, st.st_mtime_ns, sha)
         report.unchanged += len(known)
         return
+    if state and not intact:
+        log.warning("%s: some of its documents are missing or were replaced by another source; "
+                    "re-reading it to repair them", path)
 
     seen, failures = set(), 0
-    for item in load_file(path):
+    for item in load_file(path, max_bytes=settings.max_document_mb << 20):
         if isinstance(item, FileFailure):
             report.failures.append(item)
             failures += 1
             continue
         doc = clean_document(item)
         if not doc.text.strip():
-            report.failures.append(FileFailure(str(path), "no text left after cleaning; nothing to index"))
+            report.failures.append(FileFailure(str(path), "no text left after cleaning; nothing to index", doc.line))
             failures += 1
             continue
-        other = seen_ids.get(doc.doc_id)
-        if other is not None and other != doc.key:
-            report.failures.append(FileFailure(
-                str(path), f"document id {doc.doc_id!r} is already used by {other}; give records unique ids"))
+        holder = _id_holder(store, seen_ids, doc)
+        if holder is not None and doc.key not in (recorded or ()):
+            report.failures.append(FileFailure(str(path), _clash_reason(doc, holder), doc.line))
             failures += 1
             continue
         seen_ids[doc.doc_id] = doc.key
@@ -158,9 +164,9 @@ def _ingest_file(path, store, settings, embedder, report, pending, seen_ids, flu
         chunks = chunk_document(doc, embedder.count_tokens, settings.chunk_tokens, settings.chunk_overlap_tokens)
         pending.items.append((doc, h, chunks))
         pending.n_chunks += len(chunks)
-        if old is None:
+        if old is None and holder is None:
             report.added += 1
-        else:
+        else:  # changed, or taken back from the source that had replaced it
             report.updated += 1
         flush()
 
@@ -172,7 +178,32 @@ def _ingest_file(path, store, settings, embedder, report, pending, seen_ids, flu
             ids = [r[0] for r in store.db.execute(
                 f"SELECT doc_id FROM docs WHERE key IN ({','.join('?' * len(gone))})", sorted(gone))]
             report.removed += store.remove_docs(ids)
-        pending.files.append((key_path, st.st_size, st.st_mtime_ns, sha))
+        pending.files.append((key_path, st.st_size, st.st_mtime_ns, sha, frozenset(seen)))
+
+
+def _docs_intact(known: set[str], recorded: set[str] | None) -> bool:
+    """Whether the index still holds exactly the documents the file yielded last time.
+
+    Checked on the unchanged path too (one query), because another source can have replaced one
+    of them without the file changing. Files ingested before keys were recorded count as intact
+    while they still hold any document.
+    """
+    return known == recorded if recorded is not None else bool(known)
+
+
+def _id_holder(store: Store, seen_ids: dict[str, str], doc: SourceDoc) -> str | None:
+    """The key of another source's document that already uses doc.doc_id (this run or indexed)."""
+    other = seen_ids.get(doc.doc_id)
+    if other is None:
+        row = store.db.execute("SELECT key FROM docs WHERE doc_id=?", (doc.doc_id,)).fetchone()
+        other = row[0] if row else None
+    return other if other is not None and other != doc.key else None
+
+
+def _clash_reason(doc: SourceDoc, holder: str) -> str:
+    where = holder.removesuffix(f"#{doc.doc_id}")
+    return (f"record id {doc.doc_id!r} is already used by a document from {where}, which is kept; "
+            "give every record a unique id (e.g. prefix the ids with the file's name)")
 
 
 def _flush(store: Store, embedder, pending: _Pending, report: IngestReport) -> None:
@@ -181,8 +212,9 @@ def _flush(store: Store, embedder, pending: _Pending, report: IngestReport) -> N
         vectors = embedder.embed_documents([embed_text(c) for c in chunks]) if chunks else np.zeros((0, 1))
         store.write_docs(pending.items, vectors)
         report.chunks += len(chunks)
-    for f in pending.files:
-        store.set_file_state(*f)
+    for path, size, mtime_ns, sha, keys in pending.files:
+        store.file_doc_keys(path, keys)  # before the state: a kill in between re-reads the file
+        store.set_file_state(path, size, mtime_ns, sha)
     pending.items, pending.files, pending.n_chunks = [], [], 0
 
 

@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Callable, Sequence
 
 from ingest.readers import docx, html, pdf, records, text
-from ingest.readers.base import LoadError, Result
+from ingest.readers.base import DEFAULT_MAX_BYTES, LoadError, Result, too_large
 from ingest.readers.manifest import is_sidecar, with_manifest
 from rag.errors import BadDocumentError
 from rag.text import lexicon
@@ -28,6 +28,9 @@ READERS: dict[str, Callable] = {
 SUPPORTED_SUFFIXES = tuple(READERS)
 # Record formats yield many documents, each complete in itself (no manifest, no whole-file check).
 RECORD_SUFFIXES = (".json", ".jsonl", ".json.gz", ".jsonl.gz")
+# JSON Lines are read a record at a time; PDF and Word files are containers, judged by their text.
+STREAMED_SUFFIXES = (".jsonl", ".jsonl.gz")
+PACKAGED_SUFFIXES = (".pdf", ".docx")
 _LONGEST_FIRST = sorted(SUPPORTED_SUFFIXES, key=len, reverse=True)
 # A folder's own documentation is not part of the archive (a file named explicitly still is).
 _FOLDER_DOCS = re.compile(
@@ -64,8 +67,12 @@ def discover(paths: Sequence[Path]) -> list[Path]:
     return sorted(found)
 
 
-def load_file(path: Path) -> Result:
-    """SourceDocs read from `path` (several for JSON/JSONL), or FileFailures saying why not."""
+def load_file(path: Path, *, max_bytes: int = DEFAULT_MAX_BYTES) -> Result:
+    """SourceDocs read from `path` (several for JSON/JSONL), or FileFailures saying why not.
+
+    No document over `max_bytes` is read whole: text files are checked before reading, JSON Lines
+    record by record, and PDF/Word by the text they yield.
+    """
     path = Path(path)
     where = str(path)
     suffix = suffix_of(path)
@@ -79,10 +86,17 @@ def load_file(path: Path) -> Result:
             return
         if path.stat().st_size == 0:
             raise LoadError("empty file; remove it or add its text")
+        if suffix in STREAMED_SUFFIXES:
+            yield from READERS[suffix](path, resolved, max_bytes)
+            return
+        if suffix not in PACKAGED_SUFFIXES:
+            _check_size(path, max_bytes, suffix)
         if suffix in RECORD_SUFFIXES:
             yield from READERS[suffix](path, resolved)
             return
         doc = READERS[suffix](path, resolved)
+        if len(doc.text) > max_bytes // 2 and len(doc.text.encode("utf-8")) > max_bytes:
+            raise too_large(len(doc.text.encode("utf-8")), max_bytes, "its text")
     except LoadError as bad:
         yield FileFailure(where, str(bad))
         return
@@ -96,6 +110,24 @@ def load_file(path: Path) -> Result:
         yield FileFailure(where, "no text found in the file; remove it or add its text")
         return
     yield with_manifest(doc, resolved)
+
+
+def _check_size(path: Path, limit: int, suffix: str) -> None:
+    """Refuse a file whose text would be over `limit`, before reading it (gzip: counted unpacked)."""
+    size = path.stat().st_size if not suffix.endswith(".gz") else _gunzipped_size(path, limit)
+    if size > limit:
+        fix = ("save the records as JSON Lines (.jsonl: read one record at a time)"
+               if suffix in RECORD_SUFFIXES else "split the file into smaller ones")
+        raise too_large(size if not suffix.endswith(".gz") else None, limit, "the file's text", fix)
+
+
+def _gunzipped_size(path: Path, limit: int) -> int:
+    """Bytes a .gz file unpacks to, counted in blocks and only up to just past `limit`."""
+    size = 0
+    with gzip.open(path, "rb") as fh:
+        while size <= limit and (block := fh.read(1 << 20)):
+            size += len(block)
+    return size
 
 
 __all__ = ["LoadError", "READERS", "SUPPORTED_SUFFIXES", "discover", "load_file", "suffix_of"]

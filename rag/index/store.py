@@ -30,6 +30,7 @@ _LEXICAL_KEYS = {"normalizer_version", "lexical_analyzer"}
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS files (path TEXT PRIMARY KEY, size INTEGER, mtime_ns INTEGER, sha256 TEXT);
+CREATE TABLE IF NOT EXISTS file_docs (path TEXT PRIMARY KEY, keys TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS docs (
   doc_id TEXT PRIMARY KEY, key TEXT UNIQUE, path TEXT, title TEXT, date TEXT, author TEXT,
   source TEXT, url TEXT, n_chunks INTEGER, content_hash TEXT, ingested_at TEXT);
@@ -187,6 +188,19 @@ class Store:
     def set_file_state(self, path: str, size: int, mtime_ns: int, sha: str) -> None:
         with self._tx() as c:
             c.execute("INSERT OR REPLACE INTO files VALUES (?, ?, ?, ?)", (path, size, mtime_ns, sha))
+
+    def file_doc_keys(self, path: str, keys: Iterable[str] | None = None) -> set[str] | None:
+        """The document keys a file yielded when it was last ingested (None: never recorded).
+
+        Given `keys`, records them instead. The docs table alone cannot tell that one of a file's
+        documents was taken over by another source; this record can, at one query per file.
+        """
+        if keys is not None:
+            with self._tx() as c:
+                c.execute("INSERT OR REPLACE INTO file_docs VALUES (?, ?)", (path, json.dumps(sorted(keys))))
+            return set(keys)
+        row = self.db.execute("SELECT keys FROM file_docs WHERE path=?", (path,)).fetchone()
+        return set(json.loads(row[0])) if row else None
 
     def doc_hashes(self, keys: Iterable[str]) -> dict[str, str]:
         keys = list(keys)
