@@ -19,6 +19,7 @@ import numpy as np
 
 from ingest.chunk import CHUNKER_VERSION, chunk_document
 from ingest.clean import clean_document
+from ingest.lock import ingest_lock
 from ingest.readers import discover, load_file
 from rag.config import Settings
 from rag.errors import BadDocumentError
@@ -68,7 +69,19 @@ def run_ingest(
     store: Store | None = None,
     progress: Progress | None = None,
     show_progress: bool | None = None,
+    follow_symlinks: bool = False,
+    lock_wait_s: float = 0.0,
 ) -> IngestReport:
+    """Ingest `paths` into the index, holding its write lock (IngestLockedError while another
+    process holds it, after waiting up to `lock_wait_s`)."""
+    index_dir = store.dir if store is not None else settings.index_dir
+    with ingest_lock(index_dir, wait_s=lock_wait_s):
+        return _run(settings, paths, prune=prune, rebuild=rebuild, embedder=embedder, store=store,
+                    progress=progress, show_progress=show_progress, follow_symlinks=follow_symlinks)
+
+
+def _run(settings, paths, *, prune, rebuild, embedder, store, progress, show_progress,
+         follow_symlinks) -> IngestReport:
     t0 = time.perf_counter()
     if embedder is None:
         from rag.index.embeddings import get_embedder
