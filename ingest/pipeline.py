@@ -94,7 +94,7 @@ def _run(settings, paths, *, prune, rebuild, embedder, store, progress, show_pro
     files: list[Path] = []
     for p in paths:
         try:
-            files.extend(discover([Path(p)]))
+            files.extend(discover([Path(p)], follow_symlinks=follow_symlinks, skipped=report.failures))
         except BadDocumentError as e:
             report.failures.append(FileFailure(e.path, e.reason, e.line))
 

@@ -43,12 +43,15 @@ def suffix_of(path: Path) -> str:
     return next((s for s in _LONGEST_FIRST if name.endswith(s)), "")
 
 
-def discover(paths: Sequence[Path]) -> list[Path]:
+def discover(paths: Sequence[Path], *, follow_symlinks: bool = False,
+             skipped: list[FileFailure] | None = None) -> list[Path]:
     """Supported files under `paths` (folders recursively), sorted; hidden entries skipped.
 
     A file named explicitly is kept even if unsupported, so load_file can say why it is skipped.
     Manifest sidecars are metadata, not documents, and README/LICENSE files in folders are the
-    folder's documentation: both are left out.
+    folder's documentation: both are left out. Inside a folder, a link to a file outside it is not
+    followed unless `follow_symlinks` (it could name /etc/hostname), and a dangling link is not a
+    file: both are added to `skipped` with the reason, when given.
     """
     found: set[Path] = set()
     for root in map(Path, paths):
@@ -58,13 +61,29 @@ def discover(paths: Sequence[Path]) -> list[Path]:
             if not is_sidecar(root.resolve()):
                 found.add(root)
             continue
+        inside = root.resolve()
         for p in root.rglob("*"):
             rel = p.relative_to(root).parts
-            if any(part.startswith(".") for part in rel) or not p.is_file():
+            if any(part.startswith(".") for part in rel) or not suffix_of(p) or _FOLDER_DOCS.match(p.name):
                 continue
-            if suffix_of(p) and not _FOLDER_DOCS.match(p.name) and not is_sidecar(p.resolve()):
+            if why := _link_problem(p, inside, follow_symlinks):
+                if skipped is not None:
+                    skipped.append(FileFailure(str(p), why))
+                continue
+            if p.is_file() and not is_sidecar(p.resolve()):
                 found.add(p)
     return sorted(found)
+
+
+def _link_problem(p: Path, inside: Path, follow: bool) -> str:
+    """Why a path found in a folder is not read through its links ("" when it is fine)."""
+    target = p.resolve()
+    if p.is_symlink() and not target.exists():
+        return f"a symbolic link to {target}, which does not exist; fix or remove the link"
+    if not follow and target != p.absolute() and not target.is_relative_to(inside):
+        return (f"a symbolic link to {target}, outside the folder, so not followed; "
+                "use `rag ingest --follow-symlinks` to include it")
+    return ""
 
 
 def load_file(path: Path, *, max_bytes: int = DEFAULT_MAX_BYTES) -> Result:
