@@ -120,10 +120,11 @@ def _run(settings, paths, *, prune, rebuild, embedder, store, progress, show_pro
     if bar:
         bar.close()
 
-    if prune:
-        gone = [d for path, ids in store.doc_paths().items() if not Path(path).exists() for d in ids]
-        report.removed += store.remove_docs(gone)
-        store.forget_files(p for p in store.doc_paths() if not Path(p).exists())
+    if prune:  # the paths are listed before their documents go, so their file states go too
+        by_path = store.doc_paths()
+        missing = [p for p in by_path if not Path(p).exists()]
+        report.removed += store.remove_docs([d for p in missing for d in by_path[p]])
+        store.forget_files(missing)
     report.failed = len(report.failures)
     report.total_chunks = store.stats()["chunks"]
     report.seconds = time.perf_counter() - t0
@@ -137,7 +138,7 @@ def _ingest_file(path, store, settings, embedder, report, pending, seen_ids, flu
     st = path.stat()
     state = store.file_state(key_path)
     known = store.doc_keys_for_path(key_path)
-    recorded = store.file_doc_keys(key_path)
+    recorded = store.file_doc_keys(key_path) if state else None  # a forgotten file's record is stale
     intact = _docs_intact(known, recorded)
     if state and intact and state[0] == st.st_size and state[1] == st.st_mtime_ns:
         report.unchanged += len(known)
@@ -163,7 +164,7 @@ def _ingest_file(path, store, settings, embedder, report, pending, seen_ids, flu
             failures += 1
             continue
         holder = _id_holder(store, seen_ids, doc)
-        if holder is not None and doc.key not in (recorded or ()):
+        if holder is not None and not _takes_back(store, doc, holder, recorded, seen_ids):
             report.failures.append(FileFailure(str(path), _clash_reason(doc, holder), doc.line))
             failures += 1
             continue
@@ -211,6 +212,22 @@ def _id_holder(store: Store, seen_ids: dict[str, str], doc: SourceDoc) -> str | 
         row = store.db.execute("SELECT key FROM docs WHERE doc_id=?", (doc.doc_id,)).fetchone()
         other = row[0] if row else None
     return other if other is not None and other != doc.key else None
+
+
+def _takes_back(store: Store, doc: SourceDoc, holder: str, recorded: set[str] | None,
+                seen_ids: dict[str, str]) -> bool:
+    """Whether this file may take back an id another source holds: it yielded that document when
+    last ingested, and the holder never did so legitimately (its own file's record lacks it, as
+    after ingests from before these checks); no file of this run may be overwritten."""
+    if recorded is None or doc.key not in recorded or doc.doc_id in seen_ids:
+        return False
+    row = store.db.execute("SELECT path FROM docs WHERE key=?", (holder,)).fetchone()
+    theirs = store.file_doc_keys(row[0]) if row else None
+    if theirs is not None and holder in theirs:
+        return False
+    log.warning("%s: took back document id %r from %s, which had replaced it", doc.path, doc.doc_id,
+                row[0] if row else holder)
+    return True
 
 
 def _clash_reason(doc: SourceDoc, holder: str) -> str:

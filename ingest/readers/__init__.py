@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import gzip
 import re
+import zipfile
 from pathlib import Path
 from typing import Callable, Sequence
 
@@ -31,6 +32,9 @@ RECORD_SUFFIXES = (".json", ".jsonl", ".json.gz", ".jsonl.gz")
 # JSON Lines are read a record at a time; PDF and Word files are containers, judged by their text.
 STREAMED_SUFFIXES = (".jsonl", ".jsonl.gz")
 PACKAGED_SUFFIXES = (".pdf", ".docx")
+# A PDF or Word file holds layout, fonts and images besides its text: it may be this many times
+# the text limit (as a PDF file, or as a .docx unpacked) before it is refused unread.
+PACKAGE_FACTOR = 10
 _LONGEST_FIRST = sorted(SUPPORTED_SUFFIXES, key=len, reverse=True)
 # A folder's own documentation is not part of the archive (a file named explicitly still is).
 _FOLDER_DOCS = re.compile(
@@ -108,7 +112,9 @@ def load_file(path: Path, *, max_bytes: int = DEFAULT_MAX_BYTES) -> Result:
         if suffix in STREAMED_SUFFIXES:
             yield from READERS[suffix](path, resolved, max_bytes)
             return
-        if suffix not in PACKAGED_SUFFIXES:
+        if suffix in PACKAGED_SUFFIXES:
+            _check_package(path, max_bytes * PACKAGE_FACTOR, suffix)
+        else:
             _check_size(path, max_bytes, suffix)
         if suffix in RECORD_SUFFIXES:
             yield from READERS[suffix](path, resolved)
@@ -138,6 +144,20 @@ def _check_size(path: Path, limit: int, suffix: str) -> None:
         fix = ("save the records as JSON Lines (.jsonl: read one record at a time)"
                if suffix in RECORD_SUFFIXES else "split the file into smaller ones")
         raise too_large(size if not suffix.endswith(".gz") else None, limit, "the file's text", fix)
+
+
+def _check_package(path: Path, limit: int, suffix: str) -> None:
+    """Refuse a PDF over `limit` bytes, or a .docx (a zip) that unpacks to more, before parsing."""
+    size = path.stat().st_size
+    if suffix == ".docx":
+        try:
+            with zipfile.ZipFile(path) as zf:
+                size = sum(i.file_size for i in zf.infolist())
+        except (zipfile.BadZipFile, OSError):
+            return  # the reader says what is wrong with it
+    if size > limit:
+        raise too_large(size, limit, "the file" if suffix == ".pdf" else "the unpacked .docx",
+                        "split the document into smaller ones")
 
 
 def _gunzipped_size(path: Path, limit: int) -> int:

@@ -79,3 +79,14 @@ def test_unchanged_reingest_stays_one_query_per_file_and_embeds_nothing(settings
     emb = FakeEmbedder()
     r = ingest(settings, [folder], emb)
     assert (r.unchanged, r.added, emb.calls) == (30, 0, 0)
+
+
+def test_a_file_does_not_take_back_an_id_its_new_holder_got_legitimately(settings, tmp_path):
+    a = write_jsonl(tmp_path / "A" / "a.jsonl", [{"id": "x1", "text": BODY}, {"id": "x2", "text": BODY}])
+    ingest(settings, [a.parent])
+    Store(settings, FakeEmbedder()).remove_docs(["x1"])  # removed in the app
+    b = write_jsonl(tmp_path / "B" / "b.jsonl", [{"id": "x1", "text": OTHER}])
+    assert ingest(settings, [b.parent]).added == 1  # the id was free
+    r = ingest(settings, [a.parent])
+    assert [(f.path, f.line) for f in r.failures] == [(str(a), 1)]
+    assert doc_row(settings, "x1")[1] == str(b.resolve())

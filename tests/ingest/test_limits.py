@@ -60,3 +60,32 @@ def test_the_limit_is_a_setting(settings):
 
     assert settings.max_document_mb == 10
     assert load_settings(env={"RAG_MAX_DOCUMENT_MB": "3"}, data_dir=settings.data_dir).max_document_mb == 3
+
+
+def test_pdf_and_docx_files_are_bounded_before_parsing(tmp_path):
+    import zipfile
+
+    pdf = tmp_path / "huge.pdf"
+    pdf.write_bytes(b"%PDF-1.4\n" + b"0" * (11 << 20))
+    [f] = load_file(pdf, max_bytes=1 << 20)
+    assert isinstance(f, FileFailure) and "over the 10 MB limit" in f.reason and "RAG_MAX_DOCUMENT_MB" in f.reason
+    docx = tmp_path / "bomb.docx"
+    with zipfile.ZipFile(docx, "w", zipfile.ZIP_DEFLATED) as zf:
+        zf.writestr("word/document.xml", b" " * (11 << 20))
+    [f] = load_file(docx, max_bytes=1 << 20)
+    assert isinstance(f, FileFailure) and "unpacked .docx is 11.0 MB" in f.reason
+
+
+def test_a_pruned_files_stale_record_cannot_take_an_id_from_its_new_holder(settings, tmp_path):
+    from tests.ingest.test_doc_ids import OTHER, doc_row, write_jsonl
+
+    a = write_jsonl(tmp_path / "A" / "a.jsonl", [{"id": "x1", "text": LINE * 3}])
+    ingest(settings, [a.parent])
+    a.unlink()
+    ingest(settings, [a.parent], prune=True)
+    b = write_jsonl(tmp_path / "B" / "b.jsonl", [{"id": "x1", "text": OTHER}])
+    assert ingest(settings, [b.parent]).added == 1
+    write_jsonl(a, [{"id": "x1", "text": LINE * 3}])
+    r = ingest(settings, [a.parent])
+    assert r.failed == 1 and r.failures[0].line == 1
+    assert doc_row(settings, "x1")[1] == str(b.resolve())
