@@ -11,9 +11,9 @@ import fcntl
 import logging
 import os
 import time
+from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Iterator
 
 from rag.errors import RagError
 

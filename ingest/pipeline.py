@@ -3,6 +3,12 @@
 Unchanged files are skipped on (size, mtime) and then on content hash, so a re-run embeds
 nothing. Chunks are embedded in batches across documents for throughput; a file is marked
 done only after all its documents are committed, so a killed run simply redoes that file.
+
+A record keeps its own id as its doc id (evaluations find gold contexts by it), so ids must not
+cross sources: an id another file's document already has is reported by file and line and that
+document kept. Each file's document keys are recorded, so even an unchanged file whose document
+was replaced (as ingests before this check allowed) is noticed and repaired. One writer at a time
+holds the index's lock (ingest.lock).
 """
 from __future__ import annotations
 

@@ -14,7 +14,6 @@ from ingest.readers.encoding import decode, read_bytes
 from rag.text.dates import parse_arabic_date
 from rag.types import SourceDoc
 
-
 # libxml2 stops building the tree at this nesting depth unless asked for a "huge" tree, so
 # trafilatura (which parses without that flag) sees no text below it.
 LIBXML_MAX_DEPTH = 255

@@ -8,9 +8,9 @@ from __future__ import annotations
 import logging
 import re
 import warnings
+from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Iterator
 
 from ingest.readers.base import LoadError
 from ingest.readers.document import file_doc

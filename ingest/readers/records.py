@@ -10,8 +10,8 @@ from __future__ import annotations
 import gzip
 import json
 import re
+from collections.abc import Iterable, Iterator
 from pathlib import Path
-from typing import Iterable, Iterator
 
 from ingest.readers.base import DEFAULT_MAX_BYTES, LoadError, Result, too_large
 from ingest.readers.document import sha16

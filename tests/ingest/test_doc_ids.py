@@ -1,10 +1,8 @@
 """Record ids are scoped to their file: another source can never replace a document."""
 import json
 
-import numpy as np
-
-from ingest.pipeline import content_hash
 from ingest.chunk import chunk_document
+from ingest.pipeline import content_hash
 from rag.index.store import Store
 from rag.types import SourceDoc
 from tests.fakes import FakeEmbedder
