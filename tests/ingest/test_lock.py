@@ -77,3 +77,18 @@ def test_the_cli_exits_2_while_another_ingest_runs(settings, tmp_path, capsys):
         child.send_signal(signal.SIGKILL)
         child.wait()
     assert code == 2 and f"process {child.pid}" in capsys.readouterr().err
+
+
+def test_the_cli_can_wait_for_the_other_ingest(settings, tmp_path, monkeypatch):
+    from ui import cli
+
+    seen = {}
+    monkeypatch.setattr("ingest.pipeline.run_ingest", lambda *a, **kw: seen.update(kw) or _Report())
+    assert cli.main(["--data-dir", str(settings.data_dir), "ingest", "--wait", "30", str(tmp_path)]) == 0
+    assert seen["lock_wait_s"] == 30.0 and seen["follow_symlinks"] is False
+
+
+class _Report:
+    failures = []
+    added = unchanged = updated = removed = failed = chunks = total_chunks = 0
+    seconds = 0.0
