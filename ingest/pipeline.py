@@ -3,11 +3,18 @@
 Unchanged files are skipped on (size, mtime) and then on content hash, so a re-run embeds
 nothing. Chunks are embedded in batches across documents for throughput; a file is marked
 done only after all its documents are committed, so a killed run simply redoes that file.
+
+A record keeps its own id as its doc id (evaluations find gold contexts by it), so ids must not
+cross sources: an id another file's document already has is reported by file and line and that
+document kept. Each file's document keys are recorded, so even an unchanged file whose document
+was replaced (as ingests before this check allowed) is noticed and repaired. One writer at a time
+holds the index's lock (ingest.lock).
 """
 from __future__ import annotations
 
 import hashlib
 import json
+import logging
 import sys
 import time
 from dataclasses import dataclass, field
@@ -18,6 +25,7 @@ import numpy as np
 
 from ingest.chunk import chunk_document
 from ingest.clean import clean_document
+from ingest.lock import ingest_lock
 from ingest.readers import discover, load_file
 from rag.config import Settings
 from rag.errors import BadDocumentError
@@ -25,6 +33,7 @@ from rag.index.store import Store
 from rag.types import Chunk, FileFailure, IngestReport, SourceDoc
 
 Progress = Callable[[float, str], None]
+log = logging.getLogger(__name__)
 
 
 def embed_text(chunk: Chunk) -> str:
@@ -52,7 +61,7 @@ def file_sha256(path: Path) -> str:
 @dataclass
 class _Pending:
     items: list = field(default_factory=list)  # (doc, hash, chunks)
-    files: list = field(default_factory=list)  # (path, size, mtime_ns, sha) done once flushed
+    files: list = field(default_factory=list)  # (path, size, mtime_ns, sha, doc keys) done once flushed
     n_chunks: int = 0
 
 
@@ -66,7 +75,19 @@ def run_ingest(
     store: Store | None = None,
     progress: Progress | None = None,
     show_progress: bool | None = None,
+    follow_symlinks: bool = False,
+    lock_wait_s: float = 0.0,
 ) -> IngestReport:
+    """Ingest `paths` into the index, holding its write lock (IngestLockedError while another
+    process holds it, after waiting up to `lock_wait_s`)."""
+    index_dir = store.dir if store is not None else settings.index_dir
+    with ingest_lock(index_dir, wait_s=lock_wait_s):
+        return _run(settings, paths, prune=prune, rebuild=rebuild, embedder=embedder, store=store,
+                    progress=progress, show_progress=show_progress, follow_symlinks=follow_symlinks)
+
+
+def _run(settings, paths, *, prune, rebuild, embedder, store, progress, show_progress,
+         follow_symlinks) -> IngestReport:
     t0 = time.perf_counter()
     if embedder is None:
         from rag.index.embeddings import get_embedder
@@ -79,7 +100,7 @@ def run_ingest(
     files: list[Path] = []
     for p in paths:
         try:
-            files.extend(discover([Path(p)]))
+            files.extend(discover([Path(p)], follow_symlinks=follow_symlinks, skipped=report.failures))
         except BadDocumentError as e:
             report.failures.append(FileFailure(e.path, e.reason, e.line))
 
@@ -105,10 +126,11 @@ def run_ingest(
     if bar:
         bar.close()
 
-    if prune:
-        gone = [d for path, ids in store.doc_paths().items() if not Path(path).exists() for d in ids]
-        report.removed += store.remove_docs(gone)
-        store.forget_files(p for p in store.doc_paths() if not Path(p).exists())
+    if prune:  # the paths are listed before their documents go, so their file states go too
+        by_path = store.doc_paths()
+        missing = [p for p in by_path if not Path(p).exists()]
+        report.removed += store.remove_docs([d for p in missing for d in by_path[p]])
+        store.forget_files(missing)
     report.failed = len(report.failures)
     report.total_chunks = store.stats()["chunks"]
     report.seconds = time.perf_counter() - t0
@@ -122,30 +144,34 @@ def _ingest_file(path, store, settings, embedder, report, pending, seen_ids, flu
     st = path.stat()
     state = store.file_state(key_path)
     known = store.doc_keys_for_path(key_path)
-    if state and state[0] == st.st_size and state[1] == st.st_mtime_ns:
+    recorded = store.file_doc_keys(key_path) if state else None  # a forgotten file's record is stale
+    intact = _docs_intact(known, recorded)
+    if state and intact and state[0] == st.st_size and state[1] == st.st_mtime_ns:
         report.unchanged += len(known)
         return
     sha = file_sha256(path)
-    if state and state[2] == sha:
+    if state and intact and state[2] == sha:
         store.set_file_state(key_path, st.st_size, st.st_mtime_ns, sha)
         report.unchanged += len(known)
         return
+    if state and not intact:
+        log.warning("%s: some of its documents are missing or were replaced by another source; "
+                    "re-reading it to repair them", path)
 
     seen, failures = set(), 0
-    for item in load_file(path):
+    for item in load_file(path, max_bytes=settings.max_document_mb << 20):
         if isinstance(item, FileFailure):
             report.failures.append(item)
             failures += 1
             continue
         doc = clean_document(item)
         if not doc.text.strip():
-            report.failures.append(FileFailure(str(path), "no text left after cleaning; nothing to index"))
+            report.failures.append(FileFailure(str(path), "no text left after cleaning; nothing to index", doc.line))
             failures += 1
             continue
-        other = seen_ids.get(doc.doc_id)
-        if other is not None and other != doc.key:
-            report.failures.append(FileFailure(
-                str(path), f"document id {doc.doc_id!r} is already used by {other}; give records unique ids"))
+        holder = _id_holder(store, seen_ids, doc)
+        if holder is not None and not _takes_back(store, doc, holder, recorded, seen_ids):
+            report.failures.append(FileFailure(str(path), _clash_reason(doc, holder), doc.line))
             failures += 1
             continue
         seen_ids[doc.doc_id] = doc.key
@@ -158,9 +184,9 @@ def _ingest_file(path, store, settings, embedder, report, pending, seen_ids, flu
         chunks = chunk_document(doc, embedder.count_tokens, settings.chunk_tokens, settings.chunk_overlap_tokens)
         pending.items.append((doc, h, chunks))
         pending.n_chunks += len(chunks)
-        if old is None:
+        if old is None and holder is None:
             report.added += 1
-        else:
+        else:  # changed, or taken back from the source that had replaced it
             report.updated += 1
         flush()
 
@@ -172,7 +198,48 @@ def _ingest_file(path, store, settings, embedder, report, pending, seen_ids, flu
             ids = [r[0] for r in store.db.execute(
                 f"SELECT doc_id FROM docs WHERE key IN ({','.join('?' * len(gone))})", sorted(gone))]
             report.removed += store.remove_docs(ids)
-        pending.files.append((key_path, st.st_size, st.st_mtime_ns, sha))
+        pending.files.append((key_path, st.st_size, st.st_mtime_ns, sha, frozenset(seen)))
+
+
+def _docs_intact(known: set[str], recorded: set[str] | None) -> bool:
+    """Whether the index still holds exactly the documents the file yielded last time.
+
+    Checked on the unchanged path too (one query), because another source can have replaced one
+    of them without the file changing. Files ingested before keys were recorded count as intact
+    while they still hold any document.
+    """
+    return known == recorded if recorded is not None else bool(known)
+
+
+def _id_holder(store: Store, seen_ids: dict[str, str], doc: SourceDoc) -> str | None:
+    """The key of another source's document that already uses doc.doc_id (this run or indexed)."""
+    other = seen_ids.get(doc.doc_id)
+    if other is None:
+        row = store.db.execute("SELECT key FROM docs WHERE doc_id=?", (doc.doc_id,)).fetchone()
+        other = row[0] if row else None
+    return other if other is not None and other != doc.key else None
+
+
+def _takes_back(store: Store, doc: SourceDoc, holder: str, recorded: set[str] | None,
+                seen_ids: dict[str, str]) -> bool:
+    """Whether this file may take back an id another source holds: it yielded that document when
+    last ingested, and the holder never did so legitimately (its own file's record lacks it, as
+    after ingests from before these checks); no file of this run may be overwritten."""
+    if recorded is None or doc.key not in recorded or doc.doc_id in seen_ids:
+        return False
+    row = store.db.execute("SELECT path FROM docs WHERE key=?", (holder,)).fetchone()
+    theirs = store.file_doc_keys(row[0]) if row else None
+    if theirs is not None and holder in theirs:
+        return False
+    log.warning("%s: took back document id %r from %s, which had replaced it", doc.path, doc.doc_id,
+                row[0] if row else holder)
+    return True
+
+
+def _clash_reason(doc: SourceDoc, holder: str) -> str:
+    where = holder.removesuffix(f"#{doc.doc_id}")
+    return (f"record id {doc.doc_id!r} is already used by a document from {where}, which is kept; "
+            "give every record a unique id (e.g. prefix the ids with the file's name)")
 
 
 def _flush(store: Store, embedder, pending: _Pending, report: IngestReport) -> None:
@@ -181,8 +248,9 @@ def _flush(store: Store, embedder, pending: _Pending, report: IngestReport) -> N
         vectors = embedder.embed_documents([embed_text(c) for c in chunks]) if chunks else np.zeros((0, 1))
         store.write_docs(pending.items, vectors)
         report.chunks += len(chunks)
-    for f in pending.files:
-        store.set_file_state(*f)
+    for path, size, mtime_ns, sha, keys in pending.files:
+        store.file_doc_keys(path, keys)  # before the state: a kill in between re-reads the file
+        store.set_file_state(path, size, mtime_ns, sha)
     pending.items, pending.files, pending.n_chunks = [], [], 0
 
 

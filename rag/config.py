@@ -39,6 +39,8 @@ class Settings:
     # Chunking, in embedding-model tokens (e5 truncates at 512).
     chunk_tokens: int = 180
     chunk_overlap_tokens: int = 30
+    # Ingestion: a larger document is reported, not read (a 100 MB text once peaked at 5 GB).
+    max_document_mb: int = 10
     lexical_analyzer: str = "arabic"  # arabic (normalized, light-stemmed) | plain (baseline)
     # Dense store: embedded Chroma under data_dir unless a server URL is given.
     chroma_url: str = ""  # e.g. http://127.0.0.1:8000 for `chroma run`

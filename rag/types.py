@@ -26,6 +26,7 @@ class SourceDoc:
     # (char offset into `text`, heading) pairs: the heading applies from that offset on.
     sections: tuple[tuple[int, str], ...] = ()
     raw_html: bool = False  # text is HTML still to be extracted by ingest.clean
+    line: int | None = None  # a record's line (JSONL) or position (JSON) in its file, for messages
 
 
 @dataclass(frozen=True)

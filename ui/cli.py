@@ -84,7 +84,8 @@ def cmd_ingest(args, settings: Settings) -> int:
     from ingest.pipeline import run_ingest
 
     report = run_ingest(settings, args.paths, prune=args.prune, rebuild=args.rebuild,
-                        show_progress=None if not args.json else False)
+                        show_progress=None if not args.json else False, follow_symlinks=args.follow_symlinks,
+                        lock_wait_s=args.wait)
     if args.json:
         _print_json(report.as_dict())
     else:
@@ -263,6 +264,10 @@ def _parser() -> argparse.ArgumentParser:
     sp.add_argument("paths", nargs="+", type=Path)
     sp.add_argument("--prune", action="store_true", help="remove documents whose files are gone")
     sp.add_argument("--rebuild", action="store_true", help="drop the index and build it anew")
+    sp.add_argument("--follow-symlinks", action="store_true",
+                    help="also read files that links inside a folder point to outside it")
+    sp.add_argument("--wait", type=float, default=0.0, metavar="SECONDS",
+                    help="wait this long for another ingest into the same index to finish (default: exit 2)")
     sp.add_argument("--json", action="store_true", help="print the summary as JSON")
     sp.set_defaults(func=cmd_ingest)
 

@@ -21,7 +21,7 @@ from rag.config import Settings
 
 ALLOWED_SUFFIXES = tuple(SUPPORTED_SUFFIXES) + (".zip",)
 MAX_ZIP_FILES = 5000
-ZIP_EXPANSION = 20  # an archive may unpack to at most this many times the upload size limit
+ZIP_EXPANSION = 4  # an archive may unpack to at most this many times the upload size limit
 _UNSAFE = re.compile(r"[^\w.\- ]+", re.UNICODE)
 
 

@@ -43,6 +43,11 @@ def decode(data: bytes) -> str:
                 return _check_text(data.decode(enc))
             except UnicodeDecodeError as err:
                 raise LoadError(f"broken {enc} text ({err.reason}); re-save it as UTF-8") from None
+    if enc := _utf16_without_bom(data[:4096]):
+        try:
+            return _check_text(data.decode(enc))
+        except UnicodeDecodeError:
+            pass  # not UTF-16 after all: judged below like any other bytes
     if b"\x00" in data[:4096]:
         raise LoadError(_BINARY)
     try:
@@ -60,6 +65,22 @@ def decode(data: bytes) -> str:
         raise LoadError("unknown text encoding (or binary data); re-save it as UTF-8")
     best = next((c for c in candidates if _arabic_share(c) >= 0.5), candidates[0])
     return _check_text(best)
+
+
+def _utf16_without_bom(sample: bytes) -> str:
+    """"utf-16-be"/"utf-16-le" when the bytes look like UTF-16 with no BOM, else "".
+
+    Arabic and ASCII in UTF-16 put 0x06 or 0x00 in (almost) every high byte: even positions in
+    big-endian, odd in little-endian. Text in UTF-8 or cp1256 has no NULs and no such rhythm.
+    """
+    n = len(sample) // 2 * 2
+    if n < 4:
+        return ""
+    for enc, high, low in (("utf-16-be", sample[0:n:2], sample[1:n:2]), ("utf-16-le", sample[1:n:2], sample[0:n:2])):
+        regular = sum(b in (0x00, 0x06) for b in high)
+        if regular >= 0.9 * len(high) and low.count(0) <= 0.05 * len(low):
+            return enc
+    return ""
 
 
 def _check_text(text: str) -> str:

@@ -5,7 +5,11 @@ paragraphs match what a reader sees. A PDF without a text layer is reported, not
 """
 from __future__ import annotations
 
+import logging
 import re
+import warnings
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 from ingest.readers.base import LoadError
@@ -13,6 +17,7 @@ from ingest.readers.document import file_doc
 from ingest.readers.encoding import fold_forms
 from rag.types import SourceDoc
 
+log = logging.getLogger(__name__)
 _SENTENCE_END = re.compile(r"[.!?؟:؛»\"”)]\s*$")
 
 
@@ -34,20 +39,51 @@ def reflow(page: str) -> list[str]:
     return [p for p in paras if p]
 
 
+class _Collect(logging.Handler):
+    def __init__(self) -> None:
+        super().__init__(logging.WARNING)
+        self.messages: list[str] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.messages.append(record.getMessage())
+
+
+@contextmanager
+def _pypdf_messages() -> Iterator[list[str]]:
+    """pypdf's log warnings and Python warnings while reading, collected instead of printed:
+    otherwise a bare "EOF marker not found" reaches stderr without saying which file."""
+    logger, handler = logging.getLogger("pypdf"), _Collect()
+    propagate, logger.propagate = logger.propagate, False
+    logger.addHandler(handler)
+    try:
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            yield handler.messages
+            handler.messages.extend(str(w.message) for w in caught)
+    finally:
+        logger.removeHandler(handler)
+        logger.propagate = propagate
+
+
 def read_pdf(path: Path, resolved: Path) -> SourceDoc:
     from pypdf import PdfReader
     from pypdf.errors import PdfReadError
 
-    try:
-        reader = PdfReader(path)
-        if reader.is_encrypted and not reader.decrypt(""):
-            raise LoadError("the PDF is password-protected; save an unprotected copy")
-        pages = [fold_forms(p.extract_text() or "") for p in reader.pages]
-        meta = reader.metadata or {}
-    except LoadError:
-        raise
-    except (PdfReadError, ValueError, KeyError, TypeError, AttributeError) as err:
-        raise LoadError(f"not a readable PDF ({type(err).__name__}: {err}); re-export or re-download it") from None
+    with _pypdf_messages() as notes:
+        try:
+            reader = PdfReader(path)
+            if reader.is_encrypted and not reader.decrypt(""):
+                raise LoadError("the PDF is password-protected; save an unprotected copy")
+            pages = [fold_forms(p.extract_text() or "") for p in reader.pages]
+            meta = reader.metadata or {}
+        except LoadError:
+            raise
+        except (PdfReadError, ValueError, KeyError, TypeError, AttributeError) as err:
+            said = f"; pypdf: {'; '.join(dict.fromkeys(notes))}" if notes else ""
+            raise LoadError(f"not a readable PDF ({type(err).__name__}: {err}{said}); "
+                            "re-export or re-download it") from None
+    for note in dict.fromkeys(notes):
+        log.warning("%s: pypdf: %s (the text was read; re-export the PDF if it looks incomplete)", path, note)
     text = "\n\n".join(p for page in pages for p in reflow(page))
     if not text.strip():
         raise LoadError("the PDF has no text layer (scanned images?); run OCR on it first")

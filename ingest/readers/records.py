@@ -10,10 +10,10 @@ from __future__ import annotations
 import gzip
 import json
 import re
+from collections.abc import Iterable, Iterator
 from pathlib import Path
-from typing import Iterable
 
-from ingest.readers.base import LoadError, Result
+from ingest.readers.base import DEFAULT_MAX_BYTES, LoadError, Result, too_large
 from ingest.readers.document import sha16
 from ingest.readers.encoding import decode, fold_forms, read_bytes
 from rag.text.dates import parse_arabic_date
@@ -44,7 +44,7 @@ def record_doc(rec: dict, resolved: Path, line: int) -> SourceDoc:
         title=fold_forms(field("title", "headline")), date=parse_arabic_date(field("date", "time", "published")),
         author=field("author", "authors", "writer"), publisher=field("publisher"),
         source=field("source", "src", "site"), url=field("url", "link"),
-        keywords=tuple(str(k) for k in keywords if k),
+        keywords=tuple(str(k) for k in keywords if k), line=line,
     )
 
 
@@ -59,10 +59,14 @@ def _records(items: Iterable[tuple[int, object]], path: Path, resolved: Path) ->
             yield FileFailure(str(path), str(bad), line)
 
 
-def read_jsonl(path: Path, resolved: Path) -> Result:
+def read_jsonl(path: Path, resolved: Path, max_bytes: int = DEFAULT_MAX_BYTES) -> Result:
     opener = gzip.open if path.name.lower().endswith(".gz") else open
     with opener(path, "rb") as fh:
-        for line, raw in enumerate(fh, 1):
+        for line, raw in _bounded_lines(fh, max_bytes):
+            if raw is None:
+                yield FileFailure(str(path), str(too_large(None, max_bytes, "the record",
+                                                           "split it into several records")), line)
+                continue
             if not raw.strip():
                 continue
             try:
@@ -71,6 +75,20 @@ def read_jsonl(path: Path, resolved: Path) -> Result:
                 yield FileFailure(str(path), f"line is not valid UTF-8 JSON ({err}); fix or remove the line", line)
                 continue
             yield from _records([(line, rec)], path, resolved)
+
+
+def _bounded_lines(fh, limit: int) -> Iterator[tuple[int, bytes | None]]:
+    """(line number, bytes) per line; None for a line over `limit` bytes, skipped without being
+    held whole, so one huge record costs no more memory than a small one."""
+    line = 0
+    while raw := fh.readline(limit + 1):
+        line += 1
+        if len(raw) > limit and not raw.endswith(b"\n"):
+            while raw and not raw.endswith(b"\n"):
+                raw = fh.readline(1 << 20)
+            yield line, None
+        else:
+            yield line, raw
 
 
 def read_json(path: Path, resolved: Path) -> Result:

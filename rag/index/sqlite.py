@@ -11,6 +11,7 @@ from pathlib import Path
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS files (path TEXT PRIMARY KEY, size INTEGER, mtime_ns INTEGER, sha256 TEXT);
+CREATE TABLE IF NOT EXISTS file_docs (path TEXT PRIMARY KEY, keys TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS docs (
   doc_id TEXT PRIMARY KEY, key TEXT UNIQUE, path TEXT, title TEXT, date TEXT, author TEXT,
   source TEXT, url TEXT, n_chunks INTEGER, content_hash TEXT, ingested_at TEXT);

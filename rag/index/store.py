@@ -9,6 +9,7 @@ ingested only once both sides hold it.
 """
 from __future__ import annotations
 
+import json
 import sqlite3
 import time
 from pathlib import Path
@@ -87,6 +88,19 @@ class Store:
     def set_file_state(self, path: str, size: int, mtime_ns: int, sha: str) -> None:
         with self._tx() as c:
             c.execute("INSERT OR REPLACE INTO files VALUES (?, ?, ?, ?)", (path, size, mtime_ns, sha))
+
+    def file_doc_keys(self, path: str, keys: Iterable[str] | None = None) -> set[str] | None:
+        """The document keys a file yielded when it was last ingested (None: never recorded).
+
+        Given `keys`, records them instead. The docs table alone cannot tell that one of a file's
+        documents was taken over by another source; this record can, at one query per file.
+        """
+        if keys is not None:
+            with self._tx() as c:
+                c.execute("INSERT OR REPLACE INTO file_docs VALUES (?, ?)", (path, json.dumps(sorted(keys))))
+            return set(keys)
+        row = self.db.execute("SELECT keys FROM file_docs WHERE path=?", (path,)).fetchone()
+        return set(json.loads(row[0])) if row else None
 
     def doc_hashes(self, keys: Iterable[str]) -> dict[str, str]:
         keys = list(keys)
@@ -222,7 +236,9 @@ class Store:
 
     def forget_files(self, paths: Iterable[str]) -> None:
         with self._tx() as c:
-            c.executemany("DELETE FROM files WHERE path=?", [(p,) for p in paths])
+            rows = [(p,) for p in paths]
+            c.executemany("DELETE FROM files WHERE path=?", rows)
+            c.executemany("DELETE FROM file_docs WHERE path=?", rows)
 
     def stats(self) -> dict:
         """Index facts for `rag status`, including lexical failures since this store opened."""

@@ -91,7 +91,7 @@ def test_zip_symlink_and_bomb_are_rejected(settings, tmp_path):
     small = settings.replace(upload_max_mb=1)  # archives may unpack to ZIP_EXPANSION x 1 MB
     assert z2.stat().st_size < (1 << 20)
     _, files, skipped = uploads.stage(small, [z2])
-    assert files == [] and "more than 20 MB" in skipped[0]["reason"]
+    assert files == [] and "more than 4 MB" in skipped[0]["reason"]
 
 
 def test_stage_skips_unsupported_and_oversized_files(settings, tmp_path):
