@@ -69,11 +69,12 @@ def test_safe_name_strips_directories_and_odd_characters():
 
 
 @pytest.mark.parametrize("entry", ["../evil.txt", "/abs/evil.txt", "a/../../evil.txt", "C:/evil.txt"])
-def test_zip_slip_entries_reject_the_whole_archive(settings, tmp_path, entry):
+def test_zip_slip_entries_are_skipped_and_the_good_ones_kept(settings, tmp_path, entry):
     z = tmp_path / "in.zip"
     z.write_bytes(zip_bytes({"ok.txt": "نص".encode(), entry: b"x"}))
     folder, files, skipped = uploads.stage(settings, [z])
-    assert files == [] and "archive rejected" in skipped[0]["reason"]
+    assert files == ["in.zip/ok.txt"] and "path traversal" in skipped[0]["reason"]
+    assert skipped[0]["name"].startswith("in.zip/") and len(skipped) == 1
     assert not list(Path(settings.data_dir).rglob("evil.txt")) and not (tmp_path / "evil.txt").exists()
     assert folder.resolve().is_relative_to(Path(settings.data_dir).resolve())
 
@@ -82,7 +83,8 @@ def test_zip_symlink_and_bomb_are_rejected(settings, tmp_path):
     z = tmp_path / "link.zip"
     z.write_bytes(zip_bytes({"ok.txt": b"x"}, symlink="link.txt"))
     _, files, skipped = uploads.stage(settings, [z])
-    assert files == [] and "symbolic link" in skipped[0]["reason"]
+    assert files == ["link.zip/ok.txt"] and "symbolic link" in skipped[0]["reason"]
+    assert skipped[0]["name"] == "link.zip/link.txt"
     z2 = tmp_path / "bomb.zip"
     buf = io.BytesIO()
     with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as zf:
@@ -104,6 +106,26 @@ def test_stage_skips_unsupported_and_oversized_files(settings, tmp_path):
     assert files == ["ok.md"]
     reasons = {s["name"]: s["reason"] for s in skipped}
     assert "unsupported" in reasons["a.exe"] and "1 MB" in reasons["big.txt"]
+
+
+def test_a_reupload_is_unchanged_not_a_second_copy(settings, tmp_path):
+    emb = FakeEmbedder()
+    from rag.index.store import Store
+
+    store = Store(settings, emb)
+    doc = write_article(tmp_path / "up", "مقال.txt", "مقال عن المياه", "تتناول هذه المقالة أزمة المياه في حوض النيل.")
+    first = uploads.ingest_uploads(settings, [doc], embedder=emb, store=store)
+    assert first["added"] == 1 and first["unchanged"] == 0
+    again = uploads.ingest_uploads(settings, [doc], embedder=emb, store=store)
+    assert again["added"] == 0 and again["unchanged"] == 1 and again["same"][0]["title"] == "مقال عن المياه"
+    assert len(store.documents()) == 1
+    z = tmp_path / "batch.zip"  # the same bytes inside a zip, plus a bad entry and a new file
+    z.write_bytes(zip_bytes({"docs/مقال.txt": doc.read_bytes(), "../evil.txt": b"x",
+                             "docs/new.txt": doc.read_text(encoding="utf-8").replace("المياه", "الطاقة").encode()}))
+    third = uploads.ingest_uploads(settings, [z], embedder=emb, store=store)
+    assert third["added"] == 1 and third["unchanged"] == 1 and len(store.documents()) == 2
+    assert [s["name"] for s in third["skipped"]] == ["batch.zip/evil.txt"]
+    assert third["same"][0]["name"] == "batch.zip/docs/مقال.txt"
 
 
 def test_password_hashes_verify_and_reject():
