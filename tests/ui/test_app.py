@@ -202,3 +202,59 @@ def test_login_guards_pages_and_api(settings, tmp_path):
         assert httpx.post(url + "gradio_api/call/ask", json={"data": ["x"]}).status_code in (401, 403)
         c = Client(url, auth=("amal", "s3cret"), verbose=False)
         assert c.predict(api_name="/stats")["documents"] == 2
+
+
+def test_dates_are_checked_and_named():
+    from ui.app import date_errors, make_filters, normal_date, question_error
+
+    assert normal_date("٢٠١٨/٧/١") == "2018-07-01" and normal_date(" 2019 ") == "2019" and normal_date("") == ""
+    [msg] = date_errors(since="أمس", until="2020")
+    assert "«من تاريخ»" in msg and "«أمس»" in msg and "2018-07-01" in msg
+    assert date_errors(until="2020-13-01") and date_errors(until="2021-02-30")
+    with pytest.raises(ValueError, match="إلى تاريخ"):
+        make_filters("", "yesterday")
+    assert make_filters("2018", "2020-12-31").since == "2018"
+    assert "2,000" in question_error("س" * 20_000) and question_error("") and not question_error("سؤال؟")
+
+
+def test_conversation_store_is_per_user(tmp_path):
+    from ui.history import ConversationStore
+
+    store = ConversationStore(tmp_path / "c.sqlite")
+    turn = {"question": "سؤال أول", "answer": {"answer": "جواب"}, "html": "<p>x</p>"}
+    cid = store.save("user:amal", [turn])
+    assert store.save("user:omar", [turn, turn], cid) != cid  # another's id starts a new one
+    assert store.save("user:amal", [turn, turn], cid) == cid
+    reopened = ConversationStore(tmp_path / "c.sqlite")
+    [c] = reopened.list("user:amal")
+    assert c["id"] == cid and c["turns"] == 2 and c["title"] == "سؤال أول"
+    assert reopened.get("user:omar", cid) is None and reopened.delete("user:omar", cid) == 0
+    assert reopened.delete("user:amal", cid) == 1 and reopened.list("user:amal") == []
+
+
+@pytest.mark.slow
+def test_conversation_history_per_user_survives_a_restart(settings, tmp_path):
+    from gradio_client import Client
+
+    secured = settings.replace(auth=(auth.auth_entry("amal", "s3cret", iterations=1000),
+                                     auth.auth_entry("omar", "0mar", iterations=1000)))
+    with running_app(secured, make_archive(tmp_path / "arch")) as (url, _):
+        amal = Client(url, auth=("amal", "s3cret"), verbose=False)
+        first = amal.predict(QUESTION, "", "", "", "", "", "new", api_name="/ask")
+        cid = first["conversation_id"]
+        again = amal.predict("وماذا عن عام 2012؟", "", "", "", "", "", cid, api_name="/ask")
+        assert again["conversation_id"] == cid and again["standalone_question"]
+        with pytest.raises(Exception, match="ليس تاريخًا"):
+            amal.predict(QUESTION, "", "أمس", api_name="/ask")
+    assert (Path(settings.data_dir) / "conversations.sqlite").is_file()
+    with running_app(secured) as (url, _):  # a restart on the same data dir
+        amal = Client(url, auth=("amal", "s3cret"), verbose=False)
+        [c] = amal.predict(api_name="/conversations")
+        assert c["id"] == cid and c["turns"] == 2 and c["title"] == QUESTION
+        turns = amal.predict(cid, api_name="/conversation")
+        assert [t["question"] for t in turns] == [QUESTION, "وماذا عن عام 2012؟"] and turns[0]["answer"]["citations"]
+        omar = Client(url, auth=("omar", "0mar"), verbose=False)
+        assert omar.predict(api_name="/conversations") == [] and omar.predict(cid, api_name="/conversation") == []
+        assert omar.predict(cid, api_name="/delete_conversation") == {"deleted": 0}
+        assert amal.predict(cid, api_name="/delete_conversation") == {"deleted": 1}
+        assert amal.predict(api_name="/conversations") == []
