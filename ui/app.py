@@ -284,7 +284,7 @@ def _chat_tab(svc: Services, client_id) -> tuple[list, tuple]:
         history_note = gr.HTML(elem_id="rag-history-note")
     chatbot = gr.Chatbot(label="المحادثة", show_label=False, elem_id="rag-chat", height=620, rtl=True,
                          latex_delimiters=[], feedback_options=("Like", "Dislike"),
-                         group_consecutive_messages=False, placeholder=welcome_html(facts),
+                         group_consecutive_messages=False, placeholder=welcome_html(facts), buttons=["copy", "copy_all"],
                          examples=[{"text": q} for q in facts["examples"]] or None)
     with gr.Row(elem_id="rag-ask-row"):
         question = gr.Textbox(label="سؤالك", placeholder="اكتب سؤالك عن الأرشيف…", show_label=False, rtl=True,
@@ -294,7 +294,7 @@ def _chat_tab(svc: Services, client_id) -> tuple[list, tuple]:
     chat_note = gr.HTML(elem_id="rag-chat-note")
     with gr.Accordion("عوامل التصفية", open=False, elem_id="rag-filters"):
         with gr.Row(elem_classes=["rag-rtl-row"]):
-            since = gr.Textbox(label="من تاريخ", placeholder="2018 أو 2018-07-01", elem_id="rag-since",
+            since = gr.Textbox(label="من تاريخ", placeholder="2018-07-01", elem_id="rag-since",
                                elem_classes=["rag-date-box"], min_width=140)
             until = gr.Textbox(label="إلى تاريخ", placeholder="2020-12-31", elem_id="rag-until",
                                elem_classes=["rag-date-box"], min_width=140)
@@ -506,7 +506,7 @@ def _briefing_tab(svc: Services) -> None:
     with gr.Row(elem_classes=["rag-rtl-row"]):
         topic = gr.Textbox(label="الموضوع", rtl=True, scale=4, elem_id="rag-brief-topic", min_width=200,
                            placeholder="مثلًا: الرقابة على المحتوى الرقمي")
-        since = gr.Textbox(label="من تاريخ", scale=1, placeholder="2018 أو 2018-07-01", elem_id="rag-brief-since",
+        since = gr.Textbox(label="من تاريخ", scale=1, placeholder="2018-07-01", elem_id="rag-brief-since",
                            elem_classes=["rag-date-box"], min_width=140)
         until = gr.Textbox(label="إلى تاريخ", scale=1, placeholder="2020-12-31", elem_id="rag-brief-until",
                            elem_classes=["rag-date-box"], min_width=140)

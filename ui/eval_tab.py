@@ -279,7 +279,8 @@ def evaluation_tab(settings: Settings, rating_store_path: str | Path | None = No
                             elem_id="rag-eval-questions")
         q_upload = gr.File(label="…أو ارفع الملف", file_types=[".jsonl"], type="filepath", scale=1, min_width=160)
     with gr.Row():
-        c_path = gr.Textbox(label="المقاطع المرجعية (اختياري: يبني فهرس تقييم منفصلًا)", scale=3, min_width=220)
+        c_path = gr.Textbox(label="المقاطع المرجعية (اختياري: يبني فهرس تقييم منفصلًا)", scale=3, min_width=220,
+                            elem_id="rag-eval-contexts")
         c_upload = gr.File(label="…أو ارفع الملف", file_types=[".jsonl"], type="filepath", scale=1, min_width=160)
     with gr.Row():
         retrieval = gr.Radio([("هجين", "hybrid"), ("دلالي", "dense"), ("معجمي", "lexical")], value="hybrid",

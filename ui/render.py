@@ -271,7 +271,7 @@ def render_documents(rows: Sequence[DocInfo], page: int = 1, per_page: int = PAG
     first = (page - 1) * per_page + 1
     count = f"{len(rows)} وثيقة" + (f" · الصفحة {page} من {pages} (الوثائق {first}–{first + len(shown) - 1})"
                                      if pages > 1 else "")
-    return (f'<div class="rag-docs-wrap"><table class="rag-docs" dir="rtl"><thead><tr>{head}</tr></thead>'
+    return (f'<div class="rag-docs-wrap" dir="rtl"><table class="rag-docs" dir="rtl"><thead><tr>{head}</tr></thead>'
             f'<tbody>{"".join(body)}</tbody></table></div>'
             f'<div class="rag-count" dir="rtl">{count}</div>')
 
