@@ -193,7 +193,8 @@ def store_feedback(svc: Services, answer: dict, thumbs: int, comment: str = "", 
 def archive_facts(svc: Services) -> dict:
     """What the archive holds, for the welcome: documents, sources, period, example questions."""
     docs = svc.store.documents()
-    dates = sorted(d.date[:10] for d in docs if d.date)
+    dates = sorted(d.date[:10] if d.date else render.date_from_name(d.path) for d in docs)
+    dates = [d for d in dates if d]
     sources = svc.store.facets()["sources"]
     examples = []
     for d in sorted(docs, key=lambda d: d.date, reverse=True):

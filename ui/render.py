@@ -153,8 +153,10 @@ def source_card(c: Citation, aid: str, file_date: str = "") -> str:
             f'<span class="rag-title">{esc(c.title or c.doc_id)}</span></div>'
             f"{_meta(c.date, c.author, c.source, file_date)}"
             f'<div class="rag-context">{context_of(c.text, c.quote)}</div>'
-            f'<details class="rag-full"><summary>{full}</summary>'
-            f'<div class="rag-passage">{highlight(c.text, c.quote)}</div></details></div>')
+            + ("" if len(c.text) <= 320 else  # a short passage is its own context: not shown twice
+               f'<details class="rag-full"><summary>{full}</summary>'
+               f'<div class="rag-passage">{highlight(c.text, c.quote)}</div></details>')
+            + "</div>")
 
 
 def _nearest_card(h: Hit, file_date: str = "") -> str:
@@ -225,6 +227,9 @@ def render_answer(answer: Answer, aid: str | None = None, file_dates: Mapping[st
 def render_streaming(text: str, question: str = "") -> str:
     """The partial answer while it streams: plain escaped text, no links yet."""
     d = direction(text or question)
+    if not text:  # retrieval under way: say so rather than show a bare cursor
+        wait = "أبحث في الأرشيف…" if d == "rtl" else "Searching the archive…"
+        return f'<div class="rag-msg rag-streaming rag-searching" dir="{d}"><div class="rag-text">{wait}</div></div>'
     return f'<div class="rag-msg rag-streaming" dir="{d}"><div class="rag-text">{esc(text)}▍</div></div>'
 
 

@@ -44,7 +44,7 @@ UNNAMED = """() => {
   const bad = [];
   for (const el of document.querySelectorAll('input, textarea, select, button')) {
     const r = el.getBoundingClientRect();
-    if (el.type === 'hidden' || !r.width || !r.height || el.closest('.sidebar')) continue;
+    if (el.type === 'hidden' || !r.width || !r.height || r.right <= 0 || r.left >= window.innerWidth) continue;
     let name = el.getAttribute('aria-label') || '';
     const by = el.getAttribute('aria-labelledby');
     if (!name && by) name = by.split(' ').map((i) => (document.getElementById(i) || {}).textContent || '').join(' ');
@@ -177,6 +177,33 @@ def test_each_tab_as_a_new_user_meets_it(settings, tmp_path, browser, size):
         page.wait_for_selector(".rag-preview", timeout=5_000)
         assert page.inner_text(".rag-preview").strip()
         _check_layout(page, size, "chat-answer")
+
+        # Rating: the comment goes with the message it rates and shows under it.
+        page.fill("#rag-comment textarea", "مفيد")
+        page.locator("#rag-chat button[aria-label='عدم الإعجاب']").last.click()
+        page.wait_for_selector("#rag-chat .rag-rated", timeout=10_000)
+        assert "مفيد" in page.locator("#rag-chat .rag-rated").last.inner_text()
+        assert "ما أثر الدعاية الرقمية" in page.inner_text("#rag-feedback-note")
+
+        # Regenerate the last answer: still two exchanges, the last answered again.
+        page.locator("#rag-chat button[aria-label='إعادة المحاولة']").last.click()
+        page.wait_for_function("document.querySelectorAll('#rag-chat .rag-question').length === 2 && "
+                               "!document.querySelector('#rag-chat .rag-streaming')", timeout=30_000)
+        page.wait_for_selector("#rag-chat .rag-answer", timeout=30_000)
+
+        # History: a new conversation, then the saved one reopened from the side panel.
+        page.click("#rag-new")
+        page.wait_for_function("!document.querySelector('#rag-chat .rag-question')", timeout=10_000)
+        page.locator("button.toggle-button").first.click()
+        page.wait_for_timeout(600)
+        entry = page.locator("#rag-history label").first
+        entry.wait_for(timeout=10_000)
+        assert "وصفة الكسكس" in entry.inner_text()
+        _check_layout(page, size, "chat-history")
+        entry.click()
+        page.wait_for_function("document.querySelectorAll('#rag-chat .rag-question').length === 2", timeout=10_000)
+        page.locator("button.toggle-button").first.click()
+        page.wait_for_timeout(400)
 
         # Archive: a second page, dates from file names marked, a re-upload reported unchanged.
         page.get_by_role("tab", name=TABS["archive"]).click()

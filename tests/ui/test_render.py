@@ -63,7 +63,7 @@ def test_answer_ids_cannot_inject_attributes():
 def test_cited_sentence_is_highlighted():
     out = render.source_card(cite(1), "h")
     assert "<mark>الجملة الثانية المهمة.</mark>" in out
-    assert out.count("<mark>") == 2  # in the context shown and in the collapsed full passage
+    assert out.count("<mark>") == 1 and "rag-full" not in out  # a short passage is shown once
     # A quote of several sentences not contiguous in the passage still marks each one.
     c = cite(1, text="أولى هنا. ثانية هنا. ثالثة هنا.", quote="أولى هنا. ثالثة هنا.")
     assert render.highlight(c.text, c.quote).count("<mark>") == 2
@@ -116,6 +116,7 @@ def test_card_shows_the_quote_in_context_and_the_passage_collapsed():
     assert "<mark>الجملة المقتبسة هنا.</mark>" in context and len(context) < 500
     assert context.startswith("…") and context.endswith("…")
     assert '<details class="rag-full">' in out and "<details class=\"rag-full\" open" not in out
+    assert out.count("<mark>") == 2  # in the context shown and in the collapsed full passage
 
 
 def test_refusal_nearest_collapsed_one_per_document():

@@ -31,12 +31,13 @@
     setTimeout(() => card.classList.remove("rag-flash"), 1800);
   }, true);
   // Hovering (or tapping: touch fires pointerover) a marker previews its cited passage.
-  let tip = null;
+  let tip = null, shownAt = 0;
   const hide = () => { if (tip) { tip.remove(); tip = null; } };
   const show = (link) => {
     const card = cardOf(link);
     if (!card) return;
     hide();
+    shownAt = Date.now();
     tip = document.createElement("div");
     tip.className = "rag-preview";
     tip.setAttribute("role", "tooltip");
@@ -64,10 +65,11 @@
   });
   document.addEventListener("pointerout", (ev) => {
     const link = ev.target && ev.target.closest ? ev.target.closest("a.rag-cite") : null;
-    if (link) setTimeout(hide, 1200);
+    if (link) setTimeout(() => { if (Date.now() - shownAt > 1500) hide(); }, 1600);
   });
   document.addEventListener("focusin", (ev) => {
     if (ev.target.matches && ev.target.matches("a.rag-cite")) show(ev.target);
   });
-  window.addEventListener("scroll", hide, true);
+  // scrolling away hides it (not the scroll that brought the marker into view)
+  window.addEventListener("scroll", () => { if (Date.now() - shownAt > 600) hide(); }, true);
 }
