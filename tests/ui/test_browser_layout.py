@@ -238,6 +238,18 @@ def test_each_tab_as_a_new_user_meets_it(settings, tmp_path, browser, size):
         assert "أضيفت: 0" in page.inner_text("#rag-summary")
         page.fill("#rag-doc-search textarea, #rag-doc-search input", "المياه")
         page.wait_for_function("document.querySelectorAll('table.rag-docs tbody tr').length === 1", timeout=10_000)
+        # Removal: above the table, confirmed first, then reported.
+        page.get_by_text("حذف وثيقة من الفهرس").click()
+        page.click("#rag-remove-pick input")
+        page.locator("[role=option]").filter(has_text="مقال مرفوع عن المياه").first.click()
+        page.click("#rag-remove")
+        page.wait_for_selector("#rag-remove-confirm .rag-confirm", timeout=10_000)
+        assert "مقال مرفوع عن المياه" in page.inner_text("#rag-remove-confirm")
+        assert page.locator("table.rag-docs tbody tr").count() == 1  # nothing removed before the yes
+        page.click("#rag-remove-yes")
+        page.wait_for_selector("#rag-remove-note .rag-note-ok", timeout=10_000)
+        assert "حُذفت «مقال مرفوع عن المياه»" in page.inner_text("#rag-remove-note")
+        page.wait_for_function("document.querySelector('#rag-docs').innerText.includes('لا وثيقة تطابق')", timeout=10_000)
         page.fill("#rag-doc-search textarea, #rag-doc-search input", "لا يوجد هذا العنوان")
         page.wait_for_function("document.querySelector('#rag-docs').innerText.includes('لا وثيقة تطابق')", timeout=10_000)
         page.fill("#rag-doc-search textarea, #rag-doc-search input", "")
