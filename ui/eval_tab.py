@@ -295,7 +295,7 @@ def evaluation_tab(settings: Settings, rating_store_path: str | Path | None = No
     summary = gr.Markdown(elem_id="rag-eval-summary", rtl=True)
     table = gr.Dataframe(headers=RESULT_HEADERS, interactive=False, wrap=True, max_height=480,
                          show_search="filter", label="النتائج لكل سؤال", elem_id="rag-eval-results",
-                         column_widths=["8%", "22%", "18%", "36%", "6%", "10%"])
+                         column_widths=["70px", "220px", "170px", "420px", "70px", "110px"])
 
     gr.Markdown("### تقييم الإجابات", rtl=True)
     with gr.Row():
