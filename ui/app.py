@@ -102,29 +102,39 @@ def normal_date(value: str) -> str:
     return f"{y}-{int(mo):02d}-{int(d):02d}"
 
 
-def date_errors(**fields: str) -> list[str]:
-    """One message per date field that is not a date, naming the field and the expected form."""
-    labels = {"since": "من تاريخ", "until": "إلى تاريخ"}
+DATE_FORM_EN = "a year (2018), year-month (2018-07) or year-month-day (2018-07-01)"
+
+
+def date_errors(english: bool = False, **fields: str) -> list[str]:
+    """One message per date field that is not a date, naming the field and the expected form
+    (in English when the question is English)."""
+    labels = {"since": ("من تاريخ", "From date"), "until": ("إلى تاريخ", "To date")}
     out = []
     for name, value in fields.items():
         try:
             normal_date(value)
         except ValueError:
-            out.append(f"«{labels.get(name, name)}»: «{(value or '').strip()}» ليس تاريخًا. اكتبه بالأرقام: {DATE_FORM}.")
+            ar, en = labels.get(name, (name, name))
+            v = (value or "").strip()
+            out.append(f"“{en}” («{ar}»): “{v}” is not a date. Write it in digits: {DATE_FORM_EN}." if english else
+                       f"«{ar}»: «{v}» ليس تاريخًا. اكتبه بالأرقام: {DATE_FORM}.")
     return out
 
 
 def question_error(q: str) -> str:
-    """Why a question cannot be asked as typed ("" when it can)."""
+    """Why a question cannot be asked as typed ("" when it can), in the question's language."""
     if not q:
         return "اكتب سؤالك أولًا، أو اختر أحد الأمثلة."
     if len(q) > MAX_QUESTION_CHARS:
+        if render.direction(q[:500]) == "ltr":
+            return (f"The question is too long ({len(q):,} characters); the limit is {MAX_QUESTION_CHARS:,}. "
+                    "Shorten it to a clear question about what you are looking for in the archive.")
         return (f"السؤال طويل جدًا ({len(q):,} حرفًا)؛ الحد {MAX_QUESTION_CHARS:,} حرف. "
                 "اختصره إلى سؤال واضح عمّا تبحث عنه في الأرشيف.")
     return ""
 
 
-def make_filters(since: str = "", until: str = "", authors=(), sources=()) -> Filters:
+def make_filters(since: str = "", until: str = "", authors=(), sources=(), english: bool = False) -> Filters:
     """Filters from the form or the API; ValueError (naming the field) for a date that is none."""
     def many(v) -> tuple[str, ...]:
         if not v:
@@ -133,7 +143,7 @@ def make_filters(since: str = "", until: str = "", authors=(), sources=()) -> Fi
             v = json.loads(v) if v.strip().startswith("[") else [v]
         return tuple(str(x).strip() for x in v if str(x).strip())
 
-    errors = date_errors(since=since, until=until)
+    errors = date_errors(english, since=since, until=until)
     if errors:
         raise ValueError(" ".join(errors))
     return Filters(since=normal_date(since), until=normal_date(until), authors=many(authors),
@@ -319,7 +329,7 @@ def _chat_tab(svc: Services, client_id) -> tuple[list, tuple]:
         q = (q or "").strip()
         problem = question_error(q)
         try:
-            filters = make_filters(since_, until_, authors_, sources_)
+            filters = make_filters(since_, until_, authors_, sources_, english=bool(q) and render.direction(q) == "ltr")
         except ValueError as e:
             problem = problem or str(e)
         if problem:
@@ -561,7 +571,8 @@ def _api(svc: Services) -> None:
         the turn in the caller's history (its id comes back as "conversation_id")."""
         too_long = question_error((question or "").strip()) if len(question or "") > MAX_QUESTION_CHARS else ""
         try:
-            filters = make_filters(since, until, author, source)
+            filters = make_filters(since, until, author, source,
+                                   english=render.direction(question or "") == "ltr")
         except ValueError as e:
             raise gr.Error(str(e)) from e
         if too_long:

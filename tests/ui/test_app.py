@@ -215,6 +215,8 @@ def test_dates_are_checked_and_named():
         make_filters("", "yesterday")
     assert make_filters("2018", "2020-12-31").since == "2018"
     assert "2,000" in question_error("س" * 20_000) and question_error("") and not question_error("سؤال؟")
+    [en] = date_errors(True, since="yesterday")
+    assert "From date" in en and "2018-07-01" in en and "too long" in question_error("w " * 5000)
 
 
 def test_conversation_store_is_per_user(tmp_path):
