@@ -281,11 +281,17 @@ def render_documents(rows: Sequence[DocInfo], page: int = 1, per_page: int = PAG
             f'<div class="rag-count" dir="rtl">{count}</div>')
 
 
+def _when(iso: str) -> str:
+    """"2026-12-01T14:40:54.123+00:00" -> "2026-12-01 14:40" (other text unchanged)."""
+    m = re.match(r"^(\d{4}-\d{2}-\d{2})[T ](\d{2}:\d{2})", iso)
+    return f"{m.group(1)} {m.group(2)}" if m else iso
+
+
 def render_stats(stats: Mapping) -> str:
     """Index facts: documents, chunks, embedding model, last ingest."""
     items = [("الوثائق", stats.get("documents", 0)), ("المقاطع", stats.get("chunks", 0)),
              ("نموذج التضمين", stats.get("embedding_model") or "—"),
-             ("آخر إدخال", stats.get("last_ingest") or "—")]
+             ("آخر إدخال", _when(stats.get("last_ingest") or "") or "—")]
     cells = "".join(f'<div class="rag-stat"><div class="rag-stat-label">{esc(k)}</div>'
                     f'<div class="rag-stat-value" dir="ltr">{esc(v)}</div></div>' for k, v in items)
     return f'<div class="rag-stats" dir="rtl">{cells}</div>'
