@@ -624,6 +624,15 @@ def _api(svc: Services) -> None:
         gr.api(fn, api_name=fn.__name__, concurrency_limit=8)
 
 
+# Gradio's own strings that its Arabic locale lacks (the page is put in that locale by app.js, so
+# without these they show in English or, for "common.complete", as the raw key).
+GRADIO_I18N = {
+    "ar": {"common.complete": "اكتمل", "chatbot.complete": "اكتمل", "chatbot.copy_message": "انسخ الرسالة",
+           "chatbot.copied_message": "نُسخت الرسالة"},
+    "en": {"common.complete": "Complete"},
+}
+
+
 def launch(app: gr.Blocks, settings: Settings, **kw):
     """Launch with the app's CSS/JS, login when configured, and the upload size limit."""
     theme = gr.themes.Default(font=["Noto Naskh Arabic", "Noto Sans Arabic", "system-ui", "sans-serif"],
@@ -632,7 +641,8 @@ def launch(app: gr.Blocks, settings: Settings, **kw):
                    auth_message="سجّل الدخول للوصول إلى الأرشيف", max_file_size=f"{settings.upload_max_mb}mb",
                    css=(STATIC / "app.css").read_text(encoding="utf-8"),
                    js=(STATIC / "app.js").read_text(encoding="utf-8"), theme=theme, ssr_mode=False,
-                   footer_links=["api"], allowed_paths=[str(app.rag_services.tmp)])
+                   footer_links=["api"], allowed_paths=[str(app.rag_services.tmp)],
+                   i18n=gr.I18n(**GRADIO_I18N))
     options.update(kw)
     return app.queue(default_concurrency_limit=4).launch(**options)
 

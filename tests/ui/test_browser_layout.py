@@ -175,6 +175,7 @@ def test_each_tab_as_a_new_user_meets_it(settings, tmp_path, browser, size):
         marker.hover()
         page.wait_for_selector(".rag-preview", timeout=5_000)
         assert page.inner_text(".rag-preview").strip()
+        assert page.locator("#rag-chat button[aria-label='انسخ الرسالة']").count() >= 1  # via gr.I18n
         _check_layout(page, size, "chat-answer")
 
         # Rating: the comment goes with the message it rates and shows under it.
@@ -258,6 +259,7 @@ def test_each_tab_as_a_new_user_meets_it(settings, tmp_path, browser, size):
         page.click("#rag-brief-build")
         page.wait_for_selector("#rag-brief .rag-note-error", timeout=10_000)
         assert page.get_attribute("#rag-brief-since input, #rag-brief-since textarea", "placeholder")
+        assert "common.complete" not in page.inner_text("body")  # Gradio keys its Arabic lacks come from gr.I18n
         _check_layout(page, size, "briefing")
 
         # Evaluation, as loaded: Run works (no "Value 0 is less than minimum value 1").
