@@ -21,11 +21,11 @@ from evals.run import EvalRun, run_eval
 from rag.config import Settings
 from rag.errors import RagError
 
-RESULT_HEADERS = ["id", "question", "gold", "answer", "refused", "hit rank"]
-AGREEMENT_HEADERS = ["criterion", "items rated by 2+", "raters", "Krippendorff's alpha", "weighted kappa"]
-JUDGE_HEADERS = ["item", "judge", "human mean"]
-CRITERION_LABELS = {"correct": "correct", "faithful": "faithful to the passages",
-                    "citations_accurate": "citations accurate", "complete": "complete"}
+RESULT_HEADERS = ["المعرّف", "السؤال", "الجواب المرجعي", "الجواب", "رفض؟", "رتبة المقطع الصحيح"]
+AGREEMENT_HEADERS = ["المعيار", "إجابات قيّمها اثنان فأكثر", "المقيّمون", "ألفا كريبندورف", "كابا الموزونة"]
+JUDGE_HEADERS = ["الإجابة", "درجة الحَكَم", "متوسط المقيّمين"]
+CRITERION_LABELS = {"correct": "صحيح", "faithful": "وفيّ للمقاطع",
+                    "citations_accurate": "الاستشهادات دقيقة", "complete": "كامل"}
 JUDGE_SYSTEM = (
     "You check whether an answer is faithful to the passages it was drawn from. Score 1 to 5: "
     "5 = every claim is stated in the passages; 3 = partly supported; 1 = unsupported or "
@@ -53,7 +53,7 @@ def run_question_set(settings: Settings, questions, contexts=None, *, retrieval=
     """Run an eval from the tab's inputs; a missing question set is a user error, said plainly."""
     q = _path(questions)
     if q is None:
-        raise RagError("choose a question set: a JSONL path on the server or an uploaded file")
+        raise RagError("اختر مجموعة أسئلة: مسار ملف JSONL على الخادم أو ملفًا مرفوعًا (choose a question set)")
     limit = int(limit) if limit else None
     return run_eval(settings, q, _path(contexts), k=int(k), answers=bool(answers), retrieval=retrieval,
                     analyzer=analyzer, limit=limit, embedder=embedder, progress=progress)
@@ -66,10 +66,10 @@ def results_rows(run: EvalRun | None) -> list[list]:
     rows = []
     for r in run.results:
         m = question_metrics(r)
-        gold = " / ".join(r.answers) if r.answers else "(refusal expected)"
-        answer = "(retrieval only)" if r.answer is None else r.answer
-        refused = "" if r.answer is None else ("yes" if r.refused else "no")
-        rank = "" if r.context_id is None else (m["hit_rank"] or "miss")
+        gold = " / ".join(r.answers) if r.answers else "(يُنتظر الرفض)"
+        answer = "(استرجاع فقط)" if r.answer is None else r.answer
+        refused = "" if r.answer is None else ("نعم" if r.refused else "لا")
+        rank = "" if r.context_id is None else (m["hit_rank"] or "لم يُسترجع")
         rows.append([r.id, r.question, gold, answer, refused, str(rank)])
     return rows
 
@@ -78,9 +78,9 @@ def summary_markdown(run: EvalRun | None) -> str:
     if run is None:
         return ""
     c = run.config
-    lines = [f"**{run.summary['n_questions']} questions** · retrieval `{c['retrieval']}` · analyzer "
-             f"`{c['analyzer']}` · k {c['k']}" + (f" · answers `{c['answer_mode']}`" if c["answers"] else ""),
-             "", "| metric | value |", "|---|---|"]
+    lines = [f"**{run.summary['n_questions']} سؤالًا** · الاسترجاع `{c['retrieval']}` · التحليل "
+             f"`{c['analyzer']}` · k {c['k']}" + (f" · الإجابة `{c['answer_mode']}`" if c["answers"] else ""),
+             "", "| المقياس | القيمة |", "|---|---|"]
     for group in ("retrieval", "answers"):
         for name, v in run.summary.get(group, {}).items():
             lines.append(f"| {group}.{name} | {'—' if v is None else f'{v:.4f}'} |")
@@ -105,12 +105,12 @@ def rateable_items(run: EvalRun | None, store: RatingStore) -> dict[str, Item]:
         if r.answer is not None:
             iid = run_item_id(run.run_id, r.id)
             items[iid] = Item(iid, r.question, r.answer, tuple(c.text for c in r.cited),
-                              f"run {run.run_id} · {r.id} · {r.question[:60]}")
+                              f"تشغيل {run.run_id} · {r.id} · {r.question[:60]}")
     for f in store.list_feedback():
         iid = feedback_item_id(f.id)
         passages = tuple(str(c.get("text", "")) for c in f.citations if isinstance(c, dict))
         thumbs = "👍" if f.thumbs > 0 else "👎"
-        items[iid] = Item(iid, f.question, f.answer, passages, f"feedback {f.id} {thumbs} · {f.question[:60]}")
+        items[iid] = Item(iid, f.question, f.answer, passages, f"تقييم من المحادثة {f.id} {thumbs} · {f.question[:60]}")
     return items
 
 
@@ -121,10 +121,10 @@ def item_choices(items: dict[str, Item]) -> list[tuple[str, str]]:
 def item_markdown(item: Item | None) -> str:
     """The question, answer and cited passages a rater judges, quoted so markup stays inert."""
     if item is None:
-        return "*Pick an answer to rate.*"
+        return "*اختر إجابة لتقييمها.*"
     quote = lambda t: "\n".join(f"> {line}" for line in _escape(t).splitlines() or [""])  # noqa: E731
-    parts = [f"**Question**\n\n{quote(item.question)}", f"**Answer**\n\n{quote(item.answer)}"]
-    parts += [f"**Passage [{n}]**\n\n{quote(p)}" for n, p in enumerate(item.passages, 1)]
+    parts = [f"**السؤال**\n\n{quote(item.question)}", f"**الجواب**\n\n{quote(item.answer)}"]
+    parts += [f"**المقطع [{n}]**\n\n{quote(p)}" for n, p in enumerate(item.passages, 1)]
     return "\n\n".join(parts)
 
 
@@ -137,13 +137,15 @@ def save_rating(store: RatingStore, items: dict[str, Item], rater: str, item_id:
     """Store one rater's scores for an item; returns a status line (ValueError on bad input)."""
     item = items.get(item_id or "")
     if item is None:
-        raise ValueError("pick an answer to rate first")
+        raise ValueError("اختر إجابة لتقييمها أولًا")
     if any(s in (None, "") for s in scores):
-        raise ValueError(f"score every criterion ({', '.join(CRITERIA)}) from 1 to 5")
+        raise ValueError(f"قيّم كل المعايير ({'، '.join(CRITERION_LABELS[c] for c in CRITERIA)}) من 1 إلى 5")
+    if not (rater or "").strip():
+        raise ValueError("اكتب اسمك في خانة «اسمك» قبل الحفظ (a rating needs a rater name)")
     values = dict(zip(CRITERIA, (int(s) for s in scores)))
     store.add(Rating(rater=(rater or "").strip(), item_id=item.item_id, question=item.question,
                      answer=item.answer, comment=comment or "", **values))
-    return f"Saved {rater.strip()}'s rating of {item.item_id}."
+    return f"حُفظ تقييم {rater.strip()} للإجابة {item.item_id}."
 
 
 def export_ratings(store: RatingStore, folder: str | Path | None = None) -> Path:
@@ -162,7 +164,7 @@ def agreement_rows(store: RatingStore) -> list[list]:
         try:
             a = store.agreement(c)
         except ImportError:  # krippendorff missing: say so rather than break the tab
-            return [[CRITERION_LABELS[c], "—", "—", "needs: pip install krippendorff", "—"] for c in CRITERIA]
+            return [[CRITERION_LABELS[c], "—", "—", "يتطلب: pip install krippendorff", "—"] for c in CRITERIA]
         rows.append([CRITERION_LABELS[c], a["n_items"], a["n_raters"], _num(a["alpha"]),
                      _num(a["weighted_kappa"])])
     return rows
@@ -271,48 +273,54 @@ def evaluation_tab(settings: Settings, rating_store_path: str | Path | None = No
     run_state = gr.State(None)
     items_state = gr.State({})
 
-    gr.Markdown("### Run a question set")
+    gr.Markdown("### تشغيل مجموعة أسئلة", rtl=True)
     with gr.Row():
-        q_path = gr.Textbox(label="Question set (JSONL path on the server)", scale=3)
-        q_upload = gr.File(label="…or upload", file_types=[".jsonl"], type="filepath", scale=1)
+        q_path = gr.Textbox(label="مجموعة الأسئلة (مسار ملف JSONL على الخادم)", scale=3, min_width=220,
+                            elem_id="rag-eval-questions")
+        q_upload = gr.File(label="…أو ارفع الملف", file_types=[".jsonl"], type="filepath", scale=1, min_width=160)
     with gr.Row():
-        c_path = gr.Textbox(label="Contexts (optional: builds an isolated eval index)", scale=3)
-        c_upload = gr.File(label="…or upload", file_types=[".jsonl"], type="filepath", scale=1)
+        c_path = gr.Textbox(label="المقاطع المرجعية (اختياري: يبني فهرس تقييم منفصلًا)", scale=3, min_width=220,
+                            elem_id="rag-eval-contexts")
+        c_upload = gr.File(label="…أو ارفع الملف", file_types=[".jsonl"], type="filepath", scale=1, min_width=160)
     with gr.Row():
-        retrieval = gr.Radio(["hybrid", "dense", "lexical"], value="hybrid", label="Retrieval")
-        analyzer = gr.Radio(["arabic", "plain"], value="arabic", label="Lexical analysis")
-        k = gr.Number(value=10, precision=0, minimum=1, maximum=50, label="k")
-        limit = gr.Number(value=None, precision=0, minimum=1, label="Only the first N questions")
-        answers = gr.Checkbox(value=True, label="Answer the questions too")
-    run_btn = gr.Button("Run", variant="primary")
-    summary = gr.Markdown()
+        retrieval = gr.Radio([("هجين", "hybrid"), ("دلالي", "dense"), ("معجمي", "lexical")], value="hybrid",
+                             label="الاسترجاع", min_width=200)
+        analyzer = gr.Radio([("عربي (جذور)", "arabic"), ("بسيط", "plain")], value="arabic",
+                            label="التحليل المعجمي", min_width=160)
+        k = gr.Number(value=10, precision=0, minimum=1, maximum=50, label="k (عدد المقاطع)", min_width=120)
+        limit = gr.Number(value=0, precision=0, minimum=0, label="أول N سؤالًا فقط (0 = كلها)", min_width=160,
+                          elem_id="rag-eval-limit")
+        answers = gr.Checkbox(value=True, label="أجب عن الأسئلة أيضًا", min_width=160)
+    run_btn = gr.Button("شغّل", variant="primary", elem_id="rag-eval-run")
+    summary = gr.Markdown(elem_id="rag-eval-summary", rtl=True)
     table = gr.Dataframe(headers=RESULT_HEADERS, interactive=False, wrap=True, max_height=480,
-                         show_search="filter", label="Per-question results")
+                         show_search="filter", label="النتائج لكل سؤال", elem_id="rag-eval-results",
+                         column_widths=["70px", "220px", "170px", "420px", "70px", "110px"])
 
-    gr.Markdown("### Rate answers")
+    gr.Markdown("### تقييم الإجابات", rtl=True)
     with gr.Row():
-        rater = gr.Textbox(label="Your name", scale=1)
-        item = gr.Dropdown(choices=[], label="Answer (from the last run or chat feedback)", scale=3)
-        refresh = gr.Button("Refresh list", scale=0)
+        rater = gr.Textbox(label="اسمك", scale=1, min_width=140)
+        item = gr.Dropdown(choices=[], label="الإجابة (من آخر تشغيل أو من تقييمات المحادثة)", scale=3, min_width=200)
+        refresh = gr.Button("حدّث القائمة", scale=0, min_width=100)
     shown = gr.Markdown(item_markdown(None), rtl=True)
     with gr.Row():
-        radios = [gr.Radio([1, 2, 3, 4, 5], label=CRITERION_LABELS[c]) for c in CRITERIA]
-    comment = gr.Textbox(label="Comment", lines=2)
-    save = gr.Button("Save rating", variant="primary")
-    status = gr.Markdown()
+        radios = [gr.Radio([1, 2, 3, 4, 5], label=CRITERION_LABELS[c], min_width=150) for c in CRITERIA]
+    comment = gr.Textbox(label="تعليق", lines=2, rtl=True)
+    save = gr.Button("احفظ التقييم", variant="primary")
+    status = gr.Markdown(rtl=True)
 
-    gr.Markdown("### Ratings")
+    gr.Markdown("### التقييمات", rtl=True)
     with gr.Row():
-        export_btn = gr.Button("Export ratings (CSV)")
-        export_file = gr.File(label="ratings.csv", interactive=False)
+        export_btn = gr.Button("صدّر التقييمات (CSV)", min_width=160)
+        export_file = gr.File(label="ratings.csv", interactive=False, min_width=160)
     agreement = gr.Dataframe(value=agreement_rows(store), headers=AGREEMENT_HEADERS, interactive=False,
-                             label="Agreement between raters")
+                             label="الاتفاق بين المقيّمين", elem_id="rag-eval-agreement")
 
-    gr.Markdown("### LLM judge of faithfulness")
+    gr.Markdown("### حَكَم الوفاء (نموذج لغوي)", rtl=True)
     can_judge = llm is not None or llm_available(settings)
-    judge_btn = gr.Button("Judge the rated answers", visible=can_judge)
+    judge_btn = gr.Button("احكم على الإجابات المقيّمة", visible=can_judge)
     judge_note = gr.Markdown("" if can_judge else
-                             "*The judge needs an LLM: configure RAG_LLM_BASE_URL (or RAG_GGUF_PATH).*")
+                             "*يحتاج الحَكَم إلى نموذج لغوي: اضبط RAG_LLM_BASE_URL (أو RAG_GGUF_PATH).*", rtl=True)
     judge_table = gr.Dataframe(headers=JUDGE_HEADERS, interactive=False, visible=can_judge)
 
     loaded = {"embedder": embedder}
@@ -357,11 +365,11 @@ def evaluation_tab(settings: Settings, rating_store_path: str | Path | None = No
             stats, rows, unknown = judge_rated(model, settings, store, items)
         except RagError as e:
             raise gr.Error(str(e)) from e
-        note = (f"Judged {stats['n_items']} rated answers · weighted kappa {_num(stats['weighted_kappa'])}"
-                f" · alpha {_num(stats['alpha'])} (against the mean human 'faithful' score)"
-                f" · scores saved as {judge_name(settings)}")
+        note = (f"حُكم على {stats['n_items']} إجابة مقيّمة · كابا الموزونة {_num(stats['weighted_kappa'])}"
+                f" · ألفا {_num(stats['alpha'])} (مقابل متوسط درجة «وفيّ للمقاطع» عند المقيّمين)"
+                f" · حُفظت الدرجات باسم {judge_name(settings)}")
         if unknown:
-            note += f" · {unknown} rated answers skipped (their passages are not in this session)"
+            note += f" · تُخطّيت {unknown} إجابة مقيّمة (مقاطعها ليست في هذه الجلسة)"
         return note, rows
 
     private = {"api_visibility": "private"}  # UI wiring, not part of the public API

@@ -121,6 +121,15 @@ ol.sources li:target { background: #fff3bf; } .date { font-weight: bold; unicode
 """
 
 
+_ISO_DATE = re.compile(r"(?<![\d-])\d{4}(?:-\d{2}){0,2}(?![\d-])")
+
+
+def _ltr_dates(escaped: str) -> str:
+    """Escaped text with each ISO date isolated left to right, so "2024-01-30" never shows as
+    "30-01-2024" inside a right-to-left paragraph."""
+    return _ISO_DATE.sub(lambda m: f'<bdi dir="ltr">{m.group(0)}</bdi>', escaped)
+
+
 def _html_sentences(sentences: tuple[BriefSentence, ...]) -> str:
     e = html.escape
     parts = []
@@ -147,16 +156,16 @@ def to_html(b: Briefing) -> str:
         if blk.kind == "title":
             body.append(f"<h1>{e(blk.text)}</h1>")
         elif blk.kind == "meta":
-            body.append(f'<p class="meta">{e(blk.text)}</p>')
+            body.append(f'<p class="meta">{_ltr_dates(e(blk.text))}</p>')
         elif blk.kind == "heading":
             body.append(f"<h2>{e(blk.text)}</h2>")
         elif blk.kind == "para":
             body.append(f"<p>{_html_sentences(blk.sentences) if blk.sentences else e(blk.text)}</p>")
         elif blk.kind == "item":
-            body.append(f'<li><span class="date">{e(blk.text)}</span>: {_html_sentences(blk.sentences)}</li>')
+            body.append(f'<li><span class="date" dir="ltr">{e(blk.text)}</span>: {_html_sentences(blk.sentences)}</li>')
         elif blk.kind == "source":
             n = blk.source.n
-            body.append(f'<li id="src-{n}" value="{n}">{e(blk.text)}</li>')
+            body.append(f'<li id="src-{n}" value="{n}">{_ltr_dates(e(blk.text))}</li>')
     if in_list:
         body.append(f"</{in_list}>")
     return (f'<!DOCTYPE html>\n<html lang="{lang}" dir="{direction}">\n<head>\n<meta charset="utf-8">\n'

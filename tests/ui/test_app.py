@@ -69,11 +69,12 @@ def test_safe_name_strips_directories_and_odd_characters():
 
 
 @pytest.mark.parametrize("entry", ["../evil.txt", "/abs/evil.txt", "a/../../evil.txt", "C:/evil.txt"])
-def test_zip_slip_entries_reject_the_whole_archive(settings, tmp_path, entry):
+def test_zip_slip_entries_are_skipped_and_the_good_ones_kept(settings, tmp_path, entry):
     z = tmp_path / "in.zip"
     z.write_bytes(zip_bytes({"ok.txt": "نص".encode(), entry: b"x"}))
     folder, files, skipped = uploads.stage(settings, [z])
-    assert files == [] and "archive rejected" in skipped[0]["reason"]
+    assert files == ["in.zip/ok.txt"] and "path traversal" in skipped[0]["reason"]
+    assert skipped[0]["name"].startswith("in.zip/") and len(skipped) == 1
     assert not list(Path(settings.data_dir).rglob("evil.txt")) and not (tmp_path / "evil.txt").exists()
     assert folder.resolve().is_relative_to(Path(settings.data_dir).resolve())
 
@@ -82,7 +83,8 @@ def test_zip_symlink_and_bomb_are_rejected(settings, tmp_path):
     z = tmp_path / "link.zip"
     z.write_bytes(zip_bytes({"ok.txt": b"x"}, symlink="link.txt"))
     _, files, skipped = uploads.stage(settings, [z])
-    assert files == [] and "symbolic link" in skipped[0]["reason"]
+    assert files == ["link.zip/ok.txt"] and "symbolic link" in skipped[0]["reason"]
+    assert skipped[0]["name"] == "link.zip/link.txt"
     z2 = tmp_path / "bomb.zip"
     buf = io.BytesIO()
     with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as zf:
@@ -104,6 +106,26 @@ def test_stage_skips_unsupported_and_oversized_files(settings, tmp_path):
     assert files == ["ok.md"]
     reasons = {s["name"]: s["reason"] for s in skipped}
     assert "unsupported" in reasons["a.exe"] and "1 MB" in reasons["big.txt"]
+
+
+def test_a_reupload_is_unchanged_not_a_second_copy(settings, tmp_path):
+    emb = FakeEmbedder()
+    from rag.index.store import Store
+
+    store = Store(settings, emb)
+    doc = write_article(tmp_path / "up", "مقال.txt", "مقال عن المياه", "تتناول هذه المقالة أزمة المياه في حوض النيل.")
+    first = uploads.ingest_uploads(settings, [doc], embedder=emb, store=store)
+    assert first["added"] == 1 and first["unchanged"] == 0
+    again = uploads.ingest_uploads(settings, [doc], embedder=emb, store=store)
+    assert again["added"] == 0 and again["unchanged"] == 1 and again["same"][0]["title"] == "مقال عن المياه"
+    assert len(store.documents()) == 1
+    z = tmp_path / "batch.zip"  # the same bytes inside a zip, plus a bad entry and a new file
+    z.write_bytes(zip_bytes({"docs/مقال.txt": doc.read_bytes(), "../evil.txt": b"x",
+                             "docs/new.txt": doc.read_text(encoding="utf-8").replace("المياه", "الطاقة").encode()}))
+    third = uploads.ingest_uploads(settings, [z], embedder=emb, store=store)
+    assert third["added"] == 1 and third["unchanged"] == 1 and len(store.documents()) == 2
+    assert [s["name"] for s in third["skipped"]] == ["batch.zip/evil.txt"]
+    assert third["same"][0]["name"] == "batch.zip/docs/مقال.txt"
 
 
 def test_password_hashes_verify_and_reject():
@@ -180,3 +202,61 @@ def test_login_guards_pages_and_api(settings, tmp_path):
         assert httpx.post(url + "gradio_api/call/ask", json={"data": ["x"]}).status_code in (401, 403)
         c = Client(url, auth=("amal", "s3cret"), verbose=False)
         assert c.predict(api_name="/stats")["documents"] == 2
+
+
+def test_dates_are_checked_and_named():
+    from ui.app import date_errors, make_filters, normal_date, question_error
+
+    assert normal_date("٢٠١٨/٧/١") == "2018-07-01" and normal_date(" 2019 ") == "2019" and normal_date("") == ""
+    [msg] = date_errors(since="أمس", until="2020")
+    assert "«من تاريخ»" in msg and "«أمس»" in msg and "2018-07-01" in msg
+    assert date_errors(until="2020-13-01") and date_errors(until="2021-02-30")
+    with pytest.raises(ValueError, match="إلى تاريخ"):
+        make_filters("", "yesterday")
+    assert make_filters("2018", "2020-12-31").since == "2018"
+    assert "2,000" in question_error("س" * 20_000) and question_error("") and not question_error("سؤال؟")
+    [en] = date_errors(True, since="yesterday")
+    assert "From date" in en and "2018-07-01" in en and "too long" in question_error("w " * 5000)
+
+
+def test_conversation_store_is_per_user(tmp_path):
+    from ui.history import ConversationStore
+
+    store = ConversationStore(tmp_path / "c.sqlite")
+    turn = {"question": "سؤال أول", "answer": {"answer": "جواب"}, "html": "<p>x</p>"}
+    cid = store.save("user:amal", [turn])
+    assert store.save("user:omar", [turn, turn], cid) != cid  # another's id starts a new one
+    assert store.save("user:amal", [turn, turn], cid) == cid
+    reopened = ConversationStore(tmp_path / "c.sqlite")
+    [c] = reopened.list("user:amal")
+    assert c["id"] == cid and c["turns"] == 2 and c["title"] == "سؤال أول"
+    assert reopened.get("user:omar", cid) is None and reopened.delete("user:omar", cid) == 0
+    assert reopened.delete("user:amal", cid) == 1 and reopened.list("user:amal") == []
+
+
+@pytest.mark.slow
+def test_conversation_history_per_user_survives_a_restart(settings, tmp_path):
+    from gradio_client import Client
+
+    secured = settings.replace(auth=(auth.auth_entry("amal", "s3cret", iterations=1000),
+                                     auth.auth_entry("omar", "0mar", iterations=1000)))
+    with running_app(secured, make_archive(tmp_path / "arch")) as (url, _):
+        amal = Client(url, auth=("amal", "s3cret"), verbose=False)
+        first = amal.predict(QUESTION, "", "", "", "", "", "new", api_name="/ask")
+        cid = first["conversation_id"]
+        again = amal.predict("وماذا عن عام 2012؟", "", "", "", "", "", cid, api_name="/ask")
+        assert again["conversation_id"] == cid and again["standalone_question"]
+        with pytest.raises(Exception, match="ليس تاريخًا"):
+            amal.predict(QUESTION, "", "أمس", api_name="/ask")
+    assert (Path(settings.data_dir) / "conversations.sqlite").is_file()
+    with running_app(secured) as (url, _):  # a restart on the same data dir
+        amal = Client(url, auth=("amal", "s3cret"), verbose=False)
+        [c] = amal.predict(api_name="/conversations")
+        assert c["id"] == cid and c["turns"] == 2 and c["title"] == QUESTION
+        turns = amal.predict(cid, api_name="/conversation")
+        assert [t["question"] for t in turns] == [QUESTION, "وماذا عن عام 2012؟"] and turns[0]["answer"]["citations"]
+        omar = Client(url, auth=("omar", "0mar"), verbose=False)
+        assert omar.predict(api_name="/conversations") == [] and omar.predict(cid, api_name="/conversation") == []
+        assert omar.predict(cid, api_name="/delete_conversation") == {"deleted": 0}
+        assert amal.predict(cid, api_name="/delete_conversation") == {"deleted": 1}
+        assert amal.predict(api_name="/conversations") == []

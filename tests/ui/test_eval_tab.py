@@ -31,15 +31,15 @@ def test_run_fills_the_results_table(run):
     assert len(rows) == len(QUESTIONS) and all(len(r) == len(tab.RESULT_HEADERS) for r in rows)
     by_id = {r[0]: r for r in rows}
     assert by_id["q1"][2] == "6650 كيلومترا" and by_id["q1"][5] == "1"
-    assert by_id["q7"][2] == "(refusal expected)" and by_id["q7"][5] == ""
-    assert by_id["q7"][4] in ("yes", "no") and by_id["q1"][3]
+    assert by_id["q7"][2] == "(يُنتظر الرفض)" and by_id["q7"][5] == ""
+    assert by_id["q7"][4] in ("نعم", "لا") and by_id["q1"][3]
     md = tab.summary_markdown(run)
-    assert "recall@5" in md and "refusal_precision" in md
+    assert "recall@5" in md and "سؤالًا" in md and "refusal_precision" in md
     assert tab.results_rows(None) == [] and tab.summary_markdown(None) == ""
 
 
 def test_run_without_a_question_set_says_so(settings):
-    with pytest.raises(RagError, match="question set"):
+    with pytest.raises(RagError, match="مجموعة أسئلة"):
         tab.run_question_set(settings, "  ", None, embedder=FakeEmbedder())
 
 
@@ -52,7 +52,7 @@ def test_items_come_from_the_run_and_chat_feedback(run, store):
     labels = dict((v, k) for k, v in tab.item_choices(items))
     assert "q1" in labels[run_item_id(run.run_id, "q1")]
     md = tab.item_markdown(items[run_item_id(run.run_id, "q1")])
-    assert "نهر النيل" in md and "**Passage [1]**" in md
+    assert "نهر النيل" in md and "**المقطع [1]**" in md
     assert "&lt;b&gt;" in tab.item_markdown(tab.Item("x", "<b>q</b>", "a", (), "x"))
 
 
@@ -60,13 +60,13 @@ def test_save_rating_export_and_agreement(run, store, tmp_path):
     items = tab.rateable_items(run, store)
     ids = [run_item_id(run.run_id, q) for q in ("q1", "q2", "q3")]
     for i, iid in enumerate(ids):
-        assert "Saved" in tab.save_rating(store, items, "ليلى", iid, [5, 5, 4, 4 - i], "جيد")
+        assert "حُفظ" in tab.save_rating(store, items, "ليلى", iid, [5, 5, 4, 4 - i], "جيد")
         tab.save_rating(store, items, "omar", iid, ["5", "4", "4", str(4 - i)])
     [got] = store.list(item_id=ids[0], rater="ليلى")
     assert (got.correct, got.complete, got.comment) == (5, 4, "جيد") and got.question == "كم يبلغ طول نهر النيل؟"
-    with pytest.raises(ValueError, match="pick an answer"):
+    with pytest.raises(ValueError, match="اختر إجابة"):
         tab.save_rating(store, items, "omar", "", [1, 1, 1, 1])
-    with pytest.raises(ValueError, match="score every criterion"):
+    with pytest.raises(ValueError, match="قيّم كل المعايير"):
         tab.save_rating(store, items, "omar", ids[0], [1, None, 1, 1])
     with pytest.raises(ValueError, match="rater"):
         tab.save_rating(store, items, " ", ids[0], [1, 1, 1, 1])
@@ -76,8 +76,8 @@ def test_save_rating_export_and_agreement(run, store, tmp_path):
         assert len(list(csv.DictReader(f))) == 6
 
     rows = {r[0]: r for r in tab.agreement_rows(store)}
-    assert rows["complete"][1:3] == [3, 2] and rows["complete"][3] == "1.000"
-    assert rows["faithful to the passages"][1] == 3
+    assert rows["كامل"][1:3] == [3, 2] and rows["كامل"][3] == "1.000"
+    assert rows["وفيّ للمقاطع"][1] == 3
 
 
 def test_llm_judge_agreement_with_human_ratings(settings, run, store):
@@ -105,9 +105,12 @@ def test_the_tab_builds_inside_blocks(settings, tmp_path):
             tab.evaluation_tab(settings, tmp_path / "r.sqlite", embedder=FakeEmbedder())
     config = demo.get_config_file()
     buttons = [c for c in config["components"] if c["type"] == "button"]
-    judge = next(b for b in buttons if b["props"]["value"] == "Judge the rated answers")
+    judge = next(b for b in buttons if b["props"]["value"] == "احكم على الإجابات المقيّمة")
     assert judge["props"]["visible"] is False  # no LLM configured
     assert tab.ratings_path(settings) == settings.data_dir / "ratings.sqlite"
+    # "Only the first N questions" loads as 0 (= all), valid against its minimum, so Run works as loaded
+    limit = next(c for c in config["components"] if c["props"].get("elem_id") == "rag-eval-limit")
+    assert limit["props"]["value"] == 0 and limit["props"]["minimum"] == 0
 
 
 def test_judge_scores_are_kept_per_judge_and_survive_a_restart(settings, run, store):

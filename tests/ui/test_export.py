@@ -54,6 +54,9 @@ def test_html_is_rtl_escaped_and_links_markers():
         assert f'id="src-{n}"' in page
     assert 'href="#src-2"' in page
     assert '<html lang="en" dir="ltr">' in to_html(make_briefing("en"))
+    # dates read as written inside right-to-left text (not "12-04-2021")
+    assert '<bdi dir="ltr">2015-06-10</bdi> – <bdi dir="ltr">2021-04-12</bdi>' in page
+    assert '<span class="date" dir="ltr">2015-06-10</span>' in page and '<bdi dir="ltr">2021-04-12</bdi></li>' in page
 
 
 def test_docx_reads_back_right_to_left(tmp_path):

@@ -63,10 +63,10 @@ def test_answer_ids_cannot_inject_attributes():
 def test_cited_sentence_is_highlighted():
     out = render.source_card(cite(1), "h")
     assert "<mark>الجملة الثانية المهمة.</mark>" in out
-    assert out.count("<mark>") == 1
+    assert out.count("<mark>") == 1 and "rag-full" not in out  # a short passage is shown once
     # A quote of several sentences not contiguous in the passage still marks each one.
     c = cite(1, text="أولى هنا. ثانية هنا. ثالثة هنا.", quote="أولى هنا. ثالثة هنا.")
-    assert render.source_card(c, "h").count("<mark>") == 2
+    assert render.highlight(c.text, c.quote).count("<mark>") == 2
     assert "<mark>&lt;b&gt;</mark>" in render.highlight("a <b> c", "<b>")
 
 
@@ -107,3 +107,44 @@ def test_briefing_frame_is_sandboxed_and_escaped():
     assert out.startswith('<iframe class="rag-brief-frame" sandbox="allow-same-origin"')
     assert "allow-scripts" not in out and "<script" not in out and "${" not in out
     assert "&lt;p dir=&quot;rtl&quot;&gt;" in out and "<br>" not in out
+
+
+def test_card_shows_the_quote_in_context_and_the_passage_collapsed():
+    long = "بداية " * 80 + "الجملة المقتبسة هنا. " + "نهاية " * 80
+    out = render.source_card(cite(1, text=long, quote="الجملة المقتبسة هنا."), "c")
+    context = re.search(r'<div class="rag-context">(.*?)</div>', out).group(1)
+    assert "<mark>الجملة المقتبسة هنا.</mark>" in context and len(context) < 500
+    assert context.startswith("…") and context.endswith("…")
+    assert '<details class="rag-full">' in out and "<details class=\"rag-full\" open" not in out
+    assert out.count("<mark>") == 2  # in the context shown and in the collapsed full passage
+
+
+def test_refusal_nearest_collapsed_one_per_document():
+    def hit(cid, doc, title):
+        return Hit(Chunk(cid, doc, "نص " + cid, 0, 0, 5, title=title), 0.1)
+
+    near = (hit("c1", "d1", "أول"), hit("c2", "d1", "أول"), hit("c3", "d2", "ثان"), hit("c4", "d3", "ثالث"),
+            hit("c5", "d4", "رابع"))
+    out = render.render_answer(answer(text="لا أجد جوابًا.", citations=[], refused=True, nearest=near), "r")
+    assert '<details class="rag-nearest">' in out and "open" not in out
+    assert out.count("rag-near\"") == 3 and out.count(">أول<") == 1
+    assert out.index("لا أجد جوابًا.") < out.index("rag-nearest")
+
+
+def test_documents_table_pages_no_match_and_file_name_dates():
+    rows = [DocInfo(f"d{i}", "k", f"/n/2024-01-{i + 1:02d}_news.txt", f"عنوان {i}", "", "", "", 1, "h", "t")
+            for i in range(30)]
+    first = render.render_documents(rows)
+    assert first.count("<tr>") == render.PAGE_SIZE + 1 and "الصفحة 1 من 2" in first
+    second = render.render_documents(rows, page=2)
+    assert second.count("<tr>") == 5 + 1 and "عنوان 29" in second
+    assert 'class="rag-docs-wrap"' in first and "rag-col-id" in first
+    assert "2024-01-01" in first and "من اسم الملف" in first
+    assert "لا وثيقة تطابق «زيت»" in render.render_documents([], query="زيت")
+    assert render.date_from_name("/a/20240130-x.txt") == "2024-01-30" and render.date_from_name("/a/123.txt") == ""
+
+
+def test_skip_reasons_read_in_arabic():
+    summ = render.render_ingest_summary({"skipped": [{"name": "a.exe", "reason": "unsupported file type; allowed: .txt"},
+                                                     {"name": "z.zip/b", "reason": "entry 'b' is a symbolic link"}]})
+    assert "نوع ملف غير مدعوم" in summ and "رابط رمزي" in summ and 'title="unsupported file type' in summ
