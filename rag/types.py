@@ -78,6 +78,7 @@ class Citation:
     text: str
     score: float
     quote: str = ""  # the sentence(s) of `text` the answer relies on, for highlighting
+    instructions: tuple[str, ...] = ()  # sentences of `text` addressed to an assistant: shown as a warning
 
 
 @dataclass(frozen=True)

@@ -22,6 +22,7 @@ import re
 from dataclasses import dataclass
 from typing import Mapping, Sequence
 
+from rag.answering.injection import is_instruction
 from rag.text.arabic import analyze, normalize, sentences
 from rag.types import Citation, Hit
 
@@ -149,4 +150,5 @@ def _citation(n: int, hit: Hit, quote: str) -> Citation:
     return Citation(
         n=n, chunk_id=c.id, doc_id=c.doc_id, title=c.title, date=c.date, author=c.author,
         source=c.source, text=c.text, score=hit.score, quote=quote,
+        instructions=tuple(c.text[a:b] for a, b in sentences(c.text) if is_instruction(c.text[a:b])),
     )

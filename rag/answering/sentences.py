@@ -14,6 +14,7 @@ from typing import Sequence
 
 import numpy as np
 
+from rag.answering.injection import is_instruction
 from rag.answering.shortanswer import DATE, NUMBER, NUMBER_WORDS, question_type
 from rag.text.arabic import analyze, normalize, roots, sentences
 from rag.types import Hit
@@ -39,8 +40,10 @@ class Sentence:
 
 def analyze_passage(text: str) -> Passage:
     """(sentence, its terms, its roots) for each sentence of a passage; a passage's own terms are
-    their union."""
-    return tuple((text[s:e], tuple(analyze(text[s:e])), frozenset(roots(text[s:e]))) for s, e in sentences(text))
+    their union. Sentences addressed to an assistant (rag.answering.injection) are left out: they
+    are neither quoted nor counted as support."""
+    return tuple((text[s:e], tuple(analyze(text[s:e])), frozenset(roots(text[s:e])))
+                 for s, e in sentences(text) if not is_instruction(text[s:e]))
 
 
 def candidates(hits: Sequence[Hit], passages: Sequence[Passage]) -> list[Sentence]:
@@ -56,7 +59,7 @@ def dense_candidates(hits: Sequence[Hit]) -> list[Sentence]:
     """The sentences (3 words or more) of the top passages, for the cross-lingual route."""
     return [Sentence(i, h.chunk.text[a:b], (), frozenset())
             for i, h in enumerate(hits[:ANSWER_HITS]) for a, b in sentences(h.chunk.text)
-            if len(h.chunk.text[a:b].split()) >= 3]
+            if len(h.chunk.text[a:b].split()) >= 3 and not is_instruction(h.chunk.text[a:b])]
 
 
 def idf(q_terms: set[str], docs: Sequence[Sequence[str]]) -> dict[str, float]:
