@@ -33,6 +33,18 @@ _CLAIM_END = re.compile(r"(?<=[.!?؟!؛])\s+(?!\[)")
 _SPACE_BEFORE_PUNCT = re.compile(r"\s+([.,،؛;:!?؟])")
 
 
+_SUPERSCRIPT = str.maketrans("0123456789٠١٢٣٤٥٦٧٨٩۰۱۲۳۴۵۶۷۸۹", "⁰¹²³⁴⁵⁶⁷⁸⁹" * 3)
+
+
+def own_footnotes(text: str) -> str:
+    """Archive text with its own bracketed footnote numbers ("…الكهرومغناطيسية.[1][2]") written as
+    superscripts ("⁽¹⁾⁽²⁾"): the reader still sees the document's footnotes, and no parser of ours
+    reads them as our citation markers. Applied to every passage text before it enters an answer
+    (quoted sentences, LLM prompts)."""
+    return MARKER.sub(lambda m: "".join(f"⁽{n.strip().translate(_SUPERSCRIPT)}⁾" for n in re.split(r"[,،؛;]", m.group(1))),
+                      text)
+
+
 def marker_numbers(text: str) -> list[int]:
     """All marker numbers in order of appearance (Arabic-Indic digits read as ASCII)."""
     out: list[int] = []

@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 from typing import Sequence
 
-from rag.answering.citations import verify
+from rag.answering.citations import own_footnotes, verify
 from rag.answering.prompts import refusal_text
 from rag.answering.question import QuestionAnalysis, analyze_question
 from rag.answering.sentences import Sentence, choice_probability
@@ -65,10 +65,11 @@ def extractive_answer(question: str, hits: Sequence[Hit], settings=None, embedde
     elif choice_probability(ranked) >= LEAD_MIN_CONFIDENCE:
         lead = lead_answer(question, best.text)
     if lead and normalize(lead) != normalize(best.text):
-        lines.append(f"{'الجواب' if arabic else 'Short answer'}: {lead} [{best.hit_index + 1}]")
+        lines.append(f"{'الجواب' if arabic else 'Short answer'}: {own_footnotes(lead)} [{best.hit_index + 1}]")
     if not arabic:
         lines.append("From the archive (quoted as written):")
-    lines.extend(f"{s.text} [{s.hit_index + 1}]" for s in chosen)
+    # The passage's own footnote numbers stay its footnotes: only our marker cites.
+    lines.extend(f"{own_footnotes(s.text)} [{s.hit_index + 1}]" for s in chosen)
     quote = " ".join(s.text for s in chosen)
     text, cites, flagged = verify("\n".join(lines), hits, {best.hit_index + 1: quote})
     return Answer(question=question, text=text, mode="extractive", refused=not cites,

@@ -9,6 +9,7 @@ from __future__ import annotations
 import re
 from typing import Sequence
 
+from rag.answering.citations import own_footnotes
 from rag.text.arabic import normalize
 from rag.types import Hit
 
@@ -65,7 +66,9 @@ def format_passages(hits: Sequence[Hit]) -> str:
     for n, h in enumerate(hits, 1):
         c = h.chunk
         meta = " | ".join(x for x in (c.title, c.date, c.author, c.source) if x)
-        parts.append(f'<passage n="{n}">\n[{n}] {_data(meta)}\n{_data(c.text)}\n</passage>')
+        # The passage's own bracketed footnotes are neutralised: the model must not copy "[2]" as
+        # if it pointed to passage 2.
+        parts.append(f'<passage n="{n}">\n[{n}] {_data(meta)}\n{_data(own_footnotes(c.text))}\n</passage>')
     parts.append(PASSAGES_CLOSE)
     return "\n".join(parts)
 
