@@ -47,10 +47,15 @@ def main() -> int:
     t_embed, t_search, t_ask = [], [], []
     # The embedder remembers only its last query; the trailing spaces (which the tokenizer drops)
     # keep every stage from reusing another stage's vector, so each pays for its own embedding.
+    def timed(fn, arg, into):
+        t0 = time.perf_counter()
+        fn(arg)
+        into.append(time.perf_counter() - t0)
+
     for q in qs:
-        t0 = time.perf_counter(); store.embedder.embed_query(q + " "); t_embed.append(time.perf_counter() - t0)
-        t0 = time.perf_counter(); assistant.ask(q); t_ask.append(time.perf_counter() - t0)
-        t0 = time.perf_counter(); retriever.search(q + "  "); t_search.append(time.perf_counter() - t0)
+        timed(store.embedder.embed_query, q + " ", t_embed)
+        timed(assistant.ask, q, t_ask)
+        timed(retriever.search, q + "  ", t_search)
     stats = store.stats()
     print(f"index: {stats['documents']} documents, {stats['chunks']} chunks; {len(qs)} questions")
     for name, xs in (("query embedding (baseline)", t_embed), ("search", t_search), ("extractive ask", t_ask)):

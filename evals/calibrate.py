@@ -27,13 +27,15 @@ import argparse
 import datetime
 import sys
 import zlib
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Sequence
 
 import numpy as np
 
-from evals.gold import SHARED_NEWS as NEWS, SHARED_QA as QA, load_contexts, load_located_questions, load_questions
+from evals.gold import SHARED_NEWS as NEWS
+from evals.gold import SHARED_QA as QA
+from evals.gold import load_contexts, load_located_questions, load_questions
 from evals.run import asked_as_the_chain_asks, script_main
 from rag.answering import weights
 from rag.answering.extractive import extractive_answer

@@ -20,13 +20,15 @@ from __future__ import annotations
 import argparse
 import datetime
 import sys
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Sequence
 
 import numpy as np
 
-from evals.gold import SHARED_NEWS as NEWS, SHARED_QA as QA, load_questions
+from evals.gold import SHARED_NEWS as NEWS
+from evals.gold import SHARED_QA as QA
+from evals.gold import load_questions
 from evals.metrics import contains_gold
 from evals.run import asked_as_the_chain_asks, script_main
 from rag.answering import weights

@@ -13,8 +13,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from evals.metrics import QuestionResult, question_metrics, recall_curve
-from rag.text.arabic import is_arabic
 from rag.errors import MissingExtraError
+from rag.text.arabic import is_arabic
 
 RESULTS, SUMMARY, COMPARISON = "results.jsonl", "summary.json", "comparison.json"
 RECALL_PNG, METRICS_PNG = "recall_at_k.png", "metrics.png"

@@ -13,19 +13,19 @@ import hashlib
 import itertools
 import json
 import sys
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
-from typing import Callable, Iterable, Iterator, Sequence
 
 from evals.gold import GoldQuestion, load_questions
 from evals.metrics import CitedPassage, QuestionResult, aggregate
-from rag.index.manifest import CHUNKER_VERSION
 from rag.config import Settings
 from rag.errors import BadDocumentError, ConfigError, RagError
+from rag.index.manifest import CHUNKER_VERSION
+from rag.index.store import Store
 from rag.retrieval.hybrid import HybridRetriever
 from rag.services import make_assistant, open_archive, open_index
-from rag.index.store import Store
 from rag.types import FileFailure, Hit
 
 Progress = Callable[[float, str], None]

@@ -13,7 +13,8 @@ import argparse
 import sys
 from pathlib import Path
 
-from evals.gold import SHARED_NEWS as NEWS, SHARED_QA as QA
+from evals.gold import SHARED_NEWS as NEWS
+from evals.gold import SHARED_QA as QA
 from evals.run import run_eval, script_main
 from rag.config import load_settings
 

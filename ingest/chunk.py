@@ -10,7 +10,7 @@ from __future__ import annotations
 import bisect
 import hashlib
 import re
-from typing import Callable, Iterable
+from collections.abc import Callable, Iterable
 
 from rag.index.manifest import CHUNKER_VERSION
 from rag.text.arabic import sentences
@@ -82,7 +82,7 @@ def _hard_split(text, start, end, count, max_tokens):
     if count(text[start:end]) <= max_tokens:
         return [(start, end)]
     words = [m.span() for m in re.finditer(r"\S+", text[start:end])]
-    out, s = [], None
+    out, s, prev_end = [], None, start
     for ws, we in words:
         ws, we = start + ws, start + we
         if s is None:

@@ -9,8 +9,8 @@ from __future__ import annotations
 import gzip
 import re
 import zipfile
+from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Callable, Sequence
 
 from ingest.readers import docx, html, pdf, records, text
 from ingest.readers.base import DEFAULT_MAX_BYTES, LoadError, Result, too_large

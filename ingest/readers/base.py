@@ -5,7 +5,7 @@ FileFailure naming the file, so one bad file never stops an ingest run.
 """
 from __future__ import annotations
 
-from typing import Iterator
+from collections.abc import Iterator
 
 from rag.types import FileFailure, SourceDoc
 

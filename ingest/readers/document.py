@@ -6,8 +6,8 @@ Ids follow the resolved path so the same file reached by two routes is one docum
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Iterable
 from pathlib import Path
-from typing import Iterable
 
 from ingest.readers.encoding import fold_forms
 from rag.types import SourceDoc

@@ -19,8 +19,8 @@ left is the caller's signal to refuse. The briefing writer (rag.briefing.llm_wri
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Mapping, Sequence
 
 from rag.answering.injection import is_instruction
 from rag.text.arabic import analyze, normalize, sentences

@@ -7,7 +7,7 @@ which retrieval can match. With an LLM the model rewrites it (prompts.condense_m
 from __future__ import annotations
 
 import re
-from typing import Callable, Sequence
+from collections.abc import Callable, Sequence
 
 from rag.text import lexicon
 from rag.text.arabic import analyze, normalize, tokenize

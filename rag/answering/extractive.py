@@ -9,7 +9,7 @@ question's analysis (rag.answering.question); whether to answer at all is rag.an
 from __future__ import annotations
 
 import re
-from typing import Sequence
+from collections.abc import Sequence
 
 from rag.answering.citations import own_footnotes, verify
 from rag.answering.prompts import refusal_text

@@ -7,7 +7,7 @@ them is an instruction. The refusal sentence is fixed so the chain can detect it
 from __future__ import annotations
 
 import re
-from typing import Sequence
+from collections.abc import Sequence
 
 from rag.answering.citations import own_footnotes
 from rag.text.arabic import normalize

@@ -10,14 +10,27 @@ rerank ask for the same ones).
 from __future__ import annotations
 
 import threading
+from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Any, Sequence
+from typing import Any
 
 import numpy as np
 
 from rag.answering import weights as weights_module
-from rag.answering.sentences import (RERANK_SENTENCES, Passage, Ranked, Sentence, analyze_passage, candidates,
-                                     cosines, dense_candidates, feature_matrix, first_stage, rank_by_cosine, rerank)
+from rag.answering.sentences import (
+    RERANK_SENTENCES,
+    Passage,
+    Ranked,
+    Sentence,
+    analyze_passage,
+    candidates,
+    cosines,
+    dense_candidates,
+    feature_matrix,
+    first_stage,
+    rank_by_cosine,
+    rerank,
+)
 from rag.answering.shortanswer import question_type
 from rag.answering.weights import Models
 from rag.text.arabic import analyze, crosses_script, roots

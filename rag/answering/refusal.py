@@ -10,8 +10,8 @@ best candidate sentence is to the question in e5 space. The weights are data
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from statistics import median
-from typing import Sequence
 
 from rag.answering.question import QuestionAnalysis, analyze_question
 from rag.answering.sentences import ANSWER_HITS, choice_probability, idf

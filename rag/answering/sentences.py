@@ -9,8 +9,8 @@ alone. Pure functions: the per-question state lives in rag.answering.question.
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Sequence
 
 import numpy as np
 

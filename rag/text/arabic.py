@@ -94,7 +94,7 @@ def analyze(text: str, *, stemming: bool = True) -> list[str]:
 
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def _isri():
     from nltk.stem.isri import ISRIStemmer  # imported on first use: nltk takes ~1 s to load
 

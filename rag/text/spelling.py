@@ -15,7 +15,8 @@ typed, so the refusal rule still sees it. A repair to a stem under 3 letters is 
 from __future__ import annotations
 
 import re
-from typing import Iterable, Protocol
+from collections.abc import Iterable
+from typing import Protocol
 
 from rag.text.arabic import is_stopword, normalize, stem
 

@@ -29,7 +29,7 @@ def make_hits(*texts: str) -> list[Hit]:
     """Hits in the given order, as hybrid retrieval would return them (both rankings agree)."""
     return [
         Hit(chunk=Chunk(id=f"c{i}", doc_id=f"d{i}", text=t, ordinal=0, start=0, end=len(t),
-                        title=f"وثيقة {i}", date="2020-01-0%d" % (i + 1), author="كاتب", source="أرشيف"),
+                        title=f"وثيقة {i}", date=f"2020-01-0{i + 1}", author="كاتب", source="أرشيف"),
             score=1.0 / (1 + i), dense_score=0.88 - 0.03 * i, dense_rank=i, lexical_rank=i)
         for i, t in enumerate(texts)
     ]

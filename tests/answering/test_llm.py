@@ -7,13 +7,12 @@ import socket
 import pytest
 
 from rag.answering.assistant import Assistant
-from rag.errors import ConfigError, LLMError, MissingExtraError
 from rag.answering.llm import GGUFChatModel, get_chat_model
 from rag.answering.prompts import PASSAGES_CLOSE, PASSAGES_OPEN
+from rag.errors import ConfigError, LLMError, MissingExtraError
 from rag.types import Answer
-from tests.fake_openai import FakeOpenAI
 from tests.answering.test_extractive import INJECTION, LEAGUE, make_hits
-
+from tests.fake_openai import FakeOpenAI
 
 needs_openai = pytest.mark.skipif(
     importlib.util.find_spec("langchain_openai") is None, reason="the 'llm' extra (langchain-openai) is not installed"

@@ -9,9 +9,22 @@ import pytest
 
 from evals.gold import GoldContext, GoldQuestion, load_contexts, load_questions
 from evals.metrics import (
-    CitedPassage, QuestionResult, aggregate, answer_tokens, citation_precision, citation_recall,
-    contains_gold, false_refusal_rate, first_hit_rank, mrr_at_k, ndcg_at_k, question_metrics,
-    recall_at_k, recall_curve, refusal_recall, token_f1,
+    CitedPassage,
+    QuestionResult,
+    aggregate,
+    answer_tokens,
+    citation_precision,
+    citation_recall,
+    contains_gold,
+    false_refusal_rate,
+    first_hit_rank,
+    mrr_at_k,
+    ndcg_at_k,
+    question_metrics,
+    recall_at_k,
+    recall_curve,
+    refusal_recall,
+    token_f1,
 )
 from rag.errors import BadDocumentError
 

@@ -10,8 +10,8 @@ import pytest
 
 from rag.config import load_settings
 from rag.errors import StoreUnavailableError
-from rag.retrieval.hybrid import HybridRetriever
 from rag.index.store import Store
+from rag.retrieval.hybrid import HybridRetriever
 from tests.fakes import FakeEmbedder
 from tests.ingest.test_pipeline import ingest, make_archive
 

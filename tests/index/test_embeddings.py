@@ -9,10 +9,10 @@ import json
 import numpy as np
 import pytest
 
-from rag.index import model_prep
 from rag.config import DEFAULT_MODEL, load_settings
-from rag.index.embeddings import get_embedder, langchain_embeddings, resolve_backend
 from rag.errors import ConfigError, ModelUnavailableError
+from rag.index import model_prep
+from rag.index.embeddings import get_embedder, langchain_embeddings, resolve_backend
 from tests.fakes import FakeEmbedder
 
 ARABIC = "جمال أحمد حمزة خاشقجي صحفي وإعلامي سعودي، رأس عدّة مناصب لعدد من الصحف في السعودية."

@@ -11,8 +11,8 @@ import pytest
 
 from ingest.pipeline import run_ingest
 from rag.errors import IndexMismatchError
-from rag.retrieval.hybrid import HybridRetriever
 from rag.index.store import Store
+from rag.retrieval.hybrid import HybridRetriever
 from rag.types import Filters
 from tests.fakes import FakeEmbedder
 
@@ -279,8 +279,8 @@ def test_optional_reranker_reorders_the_head(settings, tmp_path):
 
 
 def test_missing_reranker_model_is_a_clear_error(settings, tmp_path):
-    from rag.index.embeddings import load_reranker
     from rag.errors import ModelUnavailableError
+    from rag.index.embeddings import load_reranker
 
     with pytest.raises(ModelUnavailableError, match="RAG_RERANKER_MODEL"):
         load_reranker(settings.replace(reranker_model=str(tmp_path / "no-such-reranker")))

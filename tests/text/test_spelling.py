@@ -1,11 +1,11 @@
 """Repairing question words the index has never seen, judged by the archive's own context."""
 from __future__ import annotations
 
-from rag.text.arabic import analyze
 from rag.answering.assistant import Assistant
-from rag.retrieval.hybrid import HybridRetriever
-from rag.text.spelling import candidates, repair_question
 from rag.index.store import Store
+from rag.retrieval.hybrid import HybridRetriever
+from rag.text.arabic import analyze
+from rag.text.spelling import candidates, repair_question
 from tests.fakes import FakeEmbedder
 from tests.ingest.test_pipeline import ingest, write_article
 from ui.render import render_answer, searched_as

@@ -63,7 +63,7 @@ BAD = {
     ".txt": b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR" + bytes(range(256)) * 4,
     ".md": b"\x00\x01\x02 binary",
     ".html": b"\x00\x01\x02 binary",
-    ".htm": "مرحبا".encode("utf-8") + b"\x01\x02\x03" * 10,
+    ".htm": "مرحبا".encode() + b"\x01\x02\x03" * 10,
     ".pdf": b"%PDF-1.4\n1 0 obj\n<< /Type /Catalog",
     ".docx": b"PK\x03\x04 not really a zip",
     ".json": b"{",
