@@ -17,6 +17,9 @@ History = Sequence[tuple[str, str]]
 _FOLLOW_UP = re.compile(
     r"^\s*(?:و|ف)?\s*(?:ماذا|ما)\s+عن\s+|^\s*(?:and|what|how)\s+about\s+", re.IGNORECASE
 )
+# A question word with a conjunction attached, as the first word: "وكم", "ومن", "فلماذا", "وفي أي".
+_CONTINUES = re.compile(r"^\s*[وف](?:[بل]?(?:ماذا|ما|من|متى|كم|أين|اين|كيف|لماذا|هل|أي|اي)|(?:في|الى|إلى|على|من|عن)\s+(?:أي|اي|متى|ما|كم))"
+                        r"(?=\s|[؟?]|$)|^\s*(?:and|so)\s+(?:what|who|when|where|how|why|which)\b", re.IGNORECASE)
 _PRONOUN_SUFFIX = re.compile(r"(?:هم|هما|هن|ها)$")
 _PRONOUN_WORDS = frozenset(normalize(w) for w in lexicon.words("pronoun_words"))
 _QUESTION_WORDS = frozenset(normalize(w) for w in lexicon.words("question_words"))
@@ -30,17 +33,28 @@ def _content_words(question: str) -> list[str]:
 
 
 def is_follow_up(question: str) -> bool:
-    """Short or anaphoric questions that cannot stand alone."""
-    if _FOLLOW_UP.search(question):
-        return True
-    toks = tokenize(question)
-    if any(t in _PRONOUN_WORDS for t in toks):
+    """Whether a question leans on the previous turn rather than naming its own subject.
+
+    Arabic marks a continuation in its first word: a question opening with و / ف joined to the
+    question word ("وبماذا تتهمه؟", "ولماذا قاضاه؟") or with "ماذا عن" follows on. Otherwise a
+    question is a follow-up only when it has almost nothing of its own to search with: one content
+    word, or a demonstrative ("هذا السجن") or attached pronoun ("بلديتها") standing in for a
+    subject with at most three, or a demonstrative after an opening conjunction. "ما هي عاصمة
+    البرازيل؟" names its subject and stands alone. A question that names its subject is left alone even if
+    it holds a pronoun ("من هي المرشحة التي ... تتهم روسيا", "قيمتها أمام الدولار")."""
+    if _FOLLOW_UP.search(question) or _CONTINUES.match(question):
         return True
     content = _content_words(question)
-    if not content:  # "ولماذا؟", "متى؟"
+    if len(content) <= 1:  # "متى؟", "ولماذا؟", "متى تأسست؟"
         return True
-    # A trailing pronoun suffix on a noun ("تمويلهم", "قادتها") points back at an earlier subject.
-    return any(len(t) > 4 and _PRONOUN_SUFFIX.search(t) for t in map(normalize, content))
+    tokens = tokenize(question)
+    # A pronoun right after the question word is the copula ("ما هي", "من هو"), not a reference.
+    refers = any(t in _PRONOUN_WORDS and not (i and tokens[i - 1] in ('ما', 'من')) for i, t in enumerate(tokens))
+    if refers and tokens[0][:1] in ("و", "ف"):  # "وأثناء تصوير أي فيلم وقع ذلك؟"
+        return True
+    if len(content) > 3:
+        return False
+    return refers or any(len(t) > 4 and _PRONOUN_SUFFIX.search(t) for t in map(normalize, content))
 
 
 def subject(question: str) -> str:
