@@ -111,6 +111,13 @@ def short_answer(question: str, sentence: str) -> str:
         if not found:
             return ""
         life = _LIFE_EVENT.search(normalize(question)) if kind == "date" else None
+        if kind == "date":  # a bare number is a date only when it reads as a year ("5000 معلم" is not)
+            found = [m for m in found if not _BARE_NUMBER.fullmatch(m.group().strip())
+                     or _ANY_YEAR.fullmatch(m.group().strip())]
+            if not found:
+                return ""
+            explicit = [m for m in found if not _BARE_NUMBER.fullmatch(m.group().strip())]
+            found = explicit if explicit and not life else found  # "مارس 2016" over a bare 2016 nearby
         if life and len(found) >= 2:  # "(1165 - 1227)": born is the first date, died the last
             m = found[0] if life.group(1) else found[-1]
         else:  # a bare year ("في عام 1970") rarely answers "how many"
@@ -137,6 +144,8 @@ _FOREIGN_RUN = re.compile(r"(?:(?![\u0600-\u06FF])[^\W\d_][^\s\u0600-\u06FF()،,
 
 _DIGITS = re.compile(r"\d+")
 _YEAR = re.compile(r"(?:1[5-9]|20)\d\d")
+_BARE_NUMBER = re.compile(r"\d+")
+_ANY_YEAR = re.compile(r"[1-9]\d\d|1\d{3}|20\d\d")  # 632, 1165, 2016; not 5000
 _LIFE_EVENT = re.compile(r"\b(?:(ولد|مولد|ميلاد)|(توفي|وفاه|مات|موت|رحيل|اغتيل|مقتل))")
 _NEAR = 6  # tokens: beyond this a word is not near the span at all
 _AFTER = 1.5  # a matched word after the span costs more: the answer follows what the question names
