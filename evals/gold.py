@@ -5,6 +5,7 @@ names the file and line, because a silently skipped gold question would bias eve
 """
 from __future__ import annotations
 
+import hashlib
 import json
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -27,10 +28,21 @@ class GoldQuestion:
     question: str
     answers: tuple[str, ...]  # empty: the archive cannot answer it, a refusal is expected
     context_id: str | None = None
+    follows: str | None = None  # id of the question this follow-up continues (asked after it)
 
     @property
     def expects_refusal(self) -> bool:
         return not self.answers
+
+    @property
+    def split(self) -> str:
+        return split_of(self.id)
+
+
+def split_of(question_id: str) -> str:
+    """'tune' or 'check', fixed by a hash of the id: rules, word lists, weights and thresholds
+    are chosen on tune halves; figures are reported on check halves."""
+    return "tune" if hashlib.sha256(question_id.encode("utf-8")).digest()[0] % 2 == 0 else "check"
 
 
 @dataclass(frozen=True)
@@ -84,9 +96,12 @@ def _question(r: dict) -> GoldQuestion:
     context_id = r.get("context_id")
     if context_id is not None and not isinstance(context_id, str):
         raise ValueError('"context_id" must be a string or null')
+    follows = r.get("follows")
+    if follows is not None and not isinstance(follows, str):
+        raise ValueError('"follows" must be the id of an earlier question')
     return GoldQuestion(
         id=_id(r, "id"), question=_text(r, "question"),
-        answers=tuple(answers), context_id=context_id or None,
+        answers=tuple(answers), context_id=context_id or None, follows=follows or None,
     )
 
 

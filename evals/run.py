@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 
-from evals.gold import GoldQuestion, load_questions
+from evals.gold import GoldQuestion, load_questions, split_of
 from evals.metrics import CitedPassage, QuestionResult, aggregate
 from rag.config import Settings
 from rag.errors import BadDocumentError, ConfigError, RagError
@@ -42,6 +42,7 @@ class EvalRun:
     config: dict
     manifest: dict
     skipped: list[FileFailure] = field(default_factory=list)  # distractor files not indexed
+    splits: dict = field(default_factory=dict)  # the summary of each fixed half: "tune", "check"
 
     def as_json(self) -> dict:
         """The public `rag eval --json` shape: n_questions, retrieval, [answers], config."""
@@ -125,17 +126,42 @@ def open_user_index(settings: Settings, analyzer: str, embedder) -> Store:
 # --- one question ------------------------------------------------------------------------
 
 def evaluate_question(q: GoldQuestion, retriever: HybridRetriever, k: int, retrieval: str,
-                      assistant=None) -> QuestionResult:
-    """Retrieve (and answer) one gold question; keeps doc ids and cited passages, nothing more."""
-    hits = retriever.search(q.question, k=k, mode=retrieval)
+                      assistant=None, *, history: Sequence[str] = (), gold_id=lambda d: d) -> QuestionResult:
+    """Retrieve (and answer) one gold question; keeps doc ids and cited passages, nothing more.
+
+    A follow-up is asked after `history` (the user turns it continues): retrieval then searches
+    the standalone question the assistant would search. `gold_id` maps an index doc id to the
+    gold set's id for that document."""
+    turns = [(role, text) for h in history for role, text in (("user", h), ("assistant", ""))]
+    query = q.question
+    if turns and assistant is not None:
+        from rag.answering.condense import condense_extractive
+
+        query = condense_extractive(q.question, turns)
+    hits = retriever.search(query, k=k, mode=retrieval)
     result = QuestionResult(id=q.id, question=q.question, answers=q.answers, context_id=q.context_id,
                             expects_refusal=q.expects_refusal,
-                            retrieved_doc_ids=tuple(h.chunk.doc_id for h in hits))
+                            retrieved_doc_ids=tuple(gold_id(h.chunk.doc_id) for h in hits))
     if assistant is None:
         return result
-    a = assistant.ask(q.question)
-    cited = tuple(CitedPassage(c.doc_id, c.text) for c in a.citations)
+    a = assistant.ask(q.question, history=turns)
+    cited = tuple(CitedPassage(gold_id(c.doc_id), c.text) for c in a.citations)
     return dataclasses.replace(result, answer=a.text, refused=a.refused, cited=cited)
+
+
+def gold_ids_of(store: Store, wanted: set[str]):
+    """doc id -> the gold set's id of that document. Gold sets over a folder archive name an
+    article by its file ("03_deradicalization_masar") or by the id in its file name
+    ("00012_BB-culture-99-20180405.txt" -> "BB-culture-99-20180405"), while the index knows it
+    by a hash of its path; ids the gold set does not use map to themselves."""
+    aliases: dict[str, str] = {}
+    for d in store.documents():
+        stem = Path(d.path).stem if d.path else ""
+        for alias in (stem, stem.split("_", 1)[-1]):
+            if alias in wanted and d.doc_id not in wanted:
+                aliases[d.doc_id] = alias
+                break
+    return lambda doc_id: aliases.get(doc_id, doc_id)
 
 
 # --- the run -----------------------------------------------------------------------------
@@ -180,10 +206,13 @@ def run_eval(settings: Settings, questions: Path, contexts: Path | None = None,
     # The chat assistant, retrieving the way this run does (extractive unless an LLM is set).
     assistant = make_assistant(store.settings, archive, retrieval=retrieval) if answers else None
     total = count_questions(questions, limit)
+    texts = {q.id: q for q in load_questions(questions)}  # small: follow-ups look up what they follow
+    gold_id = gold_ids_of(store, {q.context_id for q in texts.values() if q.context_id})
     results = []
     bar = _bar(total, show_progress)
     for i, q in enumerate(itertools.islice(load_questions(questions), limit)):
-        results.append(evaluate_question(q, retriever, k, retrieval, assistant))
+        history = [texts[q.follows].question] if q.follows in texts else []
+        results.append(evaluate_question(q, retriever, k, retrieval, assistant, history=history, gold_id=gold_id))
         if bar:
             bar.update(1)
         if progress:
@@ -193,12 +222,14 @@ def run_eval(settings: Settings, questions: Path, contexts: Path | None = None,
     summary = aggregate(results)
     if "answers" in summary:
         summary["answers"]["refusal_precision"] = refusal_precision(results)
+    halves = {half: [r for r in results if split_of(r.id) == half] for half in ("tune", "check")}
+    splits = {half: aggregate(rs) for half, rs in halves.items() if rs}
     run_id = datetime.now().strftime("%Y%m%d-%H%M%S-%f")[:-3]  # ms: runs a second apart differ
     config = _config(store, questions, contexts, distractors, k, answers, retrieval, analyzer,
                      limit, assistant, run_id)
     stats = store.stats()
     manifest = {**store.manifest(), "documents": stats["documents"], "chunks": stats["chunks"]}
-    return EvalRun(run_id, results, summary, config, manifest, skipped)
+    return EvalRun(run_id, results, summary, config, manifest, skipped, splits)
 
 
 def _config(store: Store, questions, contexts, distractors, k, answers, retrieval, analyzer, limit,
@@ -255,6 +286,8 @@ def cli_eval(args, settings: Settings) -> int:
 
         report = write_report(args.report, run.results, run.summary, run.config, run.manifest,
                               compare_to=args.compare)
+        (Path(args.report) / "splits.json").write_text(json.dumps(run.splits, ensure_ascii=False, indent=2),
+                                                       encoding="utf-8")
         if args.compare:
             comparison = json.loads((Path(args.report) / COMPARISON).read_text(encoding="utf-8"))
     if args.json:
