@@ -2,14 +2,14 @@
 from __future__ import annotations
 
 import dataclasses
-import json
-import uuid
 from typing import TYPE_CHECKING
 
 import gradio as gr
 
 from ui import render
-from ui.feedback import store_feedback
+from ui.auth import denied
+from ui.eval_tab import visible_feedback, visible_ratings
+from ui.feedback import FeedbackRefused, identity, issue, login_name, record_feedback
 from ui.forms import MAX_QUESTION_CHARS, history_of, make_filters, parse_history, question_error
 from ui.serialize import answer_payload
 
@@ -43,8 +43,9 @@ def add_routes(svc: Services) -> None:
         prior = parse_history(history) or history_of(past or [])
         answer = svc.assistant.ask(question, prior, filters)
         out = answer_payload(answer)
+        out["answer_id"] = aid = issue(svc, identity(request, api=True), out, filters)  # what /feedback names
         if conversation:
-            turn = {"question": question, "answer": out, "html": render.render_answer(answer, uuid.uuid4().hex[:10]),
+            turn = {"question": question, "answer": out, "answer_id": aid, "html": render.render_answer(answer, aid),
                     "filters": dataclasses.asdict(filters)}
             out["conversation_id"] = svc.conversations.save(api_user(request), (past or []) + [turn],
                                                             None if conversation == "new" else conversation)
@@ -67,19 +68,33 @@ def add_routes(svc: Services) -> None:
         """Documents in the index, optionally matching `query` in title/author/source/path."""
         return render.plain_rows(svc.store.documents(query or ""))
 
-    def remove_document(doc_id: str) -> dict:
-        """Remove one document (all its chunks) from the index."""
+    def remove_document(doc_id: str, request: gr.Request = None) -> dict:
+        """Remove one document (all its chunks) from the index (editors and admins)."""
+        refused = denied(svc.role(request), "remove")
+        if refused:
+            raise gr.Error(refused)
         return {"removed": svc.store.remove_docs([doc_id]) if doc_id else 0}
 
-    def feedback(answer: str, thumbs: int, comment: str = "") -> dict:
-        """Store a thumbs up (1) / down (-1) on an answer JSON returned by `ask`."""
-        data = json.loads(answer) if isinstance(answer, str) else answer
-        return {"id": store_feedback(svc, data, thumbs, comment)}
+    def feedback(answer: str, thumbs: int, comment: str = "", request: gr.Request = None) -> dict:
+        """Store a thumbs up (1) / down (-1) on an answer `ask` gave you: pass its "answer_id"
+        (or the whole JSON it returned). The stored question and answer are the server's."""
+        try:
+            return {"id": record_feedback(svc, identity(request, api=True), answer, int(thumbs), comment)}
+        except (FeedbackRefused, ValueError) as e:
+            raise gr.Error(str(e)) from e
+
+    def ratings(request: gr.Request = None) -> dict:
+        """Ratings and chat feedback you may see: your own; an admin sees everyone's."""
+        who, role = login_name(request), svc.role(request)
+        return {"role": role,
+                "ratings": [dataclasses.asdict(r) for r in visible_ratings(svc.ratings, who, role)],
+                "feedback": [dataclasses.asdict(f) for f in visible_feedback(svc.ratings, who, role)]}
 
     def stats() -> dict:
         """Index facts: documents, chunks, embedding model, last ingest; and the answer mode."""
         return {**svc.store.stats(), "answer_mode": svc.mode}
 
-    for fn in (ask, documents, remove_document, feedback, stats, conversations, conversation, delete_conversation):
+    for fn in (ask, documents, remove_document, feedback, ratings, stats, conversations, conversation,
+               delete_conversation):
         gr.api(fn, api_name=fn.__name__, concurrency_limit=8)
 

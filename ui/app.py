@@ -24,11 +24,11 @@ from rag.config import Settings
 from ui import render
 from ui.api import add_routes
 from ui.archive_tab import archive_tab
-from ui.auth import exposure_warning, make_auth
+from ui.auth import LoginLimiter, LoginRefused, exposure_warning, make_auth, parse_users, role_of
 from ui.briefing_tab import briefing_tab
 from ui.chat_tab import archive_facts, chat_tab, conversation_choices, messages_of, user_of, welcome_html  # noqa: F401
 from ui.eval_tab import evaluation_tab, ratings_path
-from ui.feedback import RATED_SETTINGS, rated_settings, store_feedback  # noqa: F401
+from ui.feedback import RATED_SETTINGS, login_name, rated_settings  # noqa: F401
 from ui.forms import (  # noqa: F401  (re-exported: callers and tests import them from ui.app)
     MAX_QUESTION_CHARS,
     date_errors,
@@ -55,6 +55,7 @@ class Services:
     assistant: Any
     ratings: Any
     conversations: Any = None
+    users: dict = field(default_factory=dict)  # login name -> ui.auth.User (empty: no login)
     tmp: Path = field(default_factory=lambda: Path(tempfile.mkdtemp(prefix="rag-app-")))
 
     @classmethod
@@ -71,7 +72,11 @@ class Services:
         ratings = RatingStore(ratings_path(settings))
         roots("تمهيد")  # loads the root stemmer (nltk, ~1 s) now rather than on the first question
         return cls(settings, archive.store, archive.embedder, archive.retriever, assistant, ratings,
-                   ConversationStore(history_path(settings.data_dir)))
+                   ConversationStore(history_path(settings.data_dir)), parse_users(settings.auth))
+
+    def role(self, request) -> str:
+        """The caller's role (ui.auth.ROLES; admin when no login is configured)."""
+        return role_of(self.users, login_name(request))
 
     @property
     def mode(self) -> str:
@@ -88,15 +93,17 @@ def build_app(settings: Settings, *, assistant=None, embedder=None) -> gr.Blocks
             with gr.Tab("المحادثة", id="chat"):
                 facet_pickers, chat_load = chat_tab(svc, client_id)
             with gr.Tab("الأرشيف", id="archive"):
-                refresh, search, outs = archive_tab(svc, facet_pickers)
+                refresh, search, outs, archive_perms = archive_tab(svc, facet_pickers)
             with gr.Tab("الموجز", id="briefing"):
                 briefing_tab(svc)
             with gr.Tab("التقييم", id="evaluation"):
-                evaluation_tab(settings, ratings_path(settings), embedder=svc.embedder,
-                               llm=getattr(svc.assistant, "llm", None))
+                eval_load = evaluation_tab(settings, ratings_path(settings), embedder=svc.embedder,
+                                           llm=getattr(svc.assistant, "llm", None))
         add_routes(svc)
         app.load(refresh, search, outs, api_visibility="private")
         app.load(*chat_load, api_visibility="private")
+        app.load(*archive_perms, api_visibility="private")  # upload/remove shown to editors and admins only
+        app.load(*eval_load, api_visibility="private")  # the rater is the login name
     app.rag_services = svc  # for tests and embedding callers
     return app
 
@@ -116,12 +123,36 @@ GRADIO_I18N = {
 }
 
 
+def login_check(settings: Settings, limiter: LoginLimiter | None = None):
+    """Gradio's auth callable (None without a login): past the failure limit a login is answered
+    HTTP 429 with the reason, not Gradio's "Incorrect credentials". Gradio passes the callable the
+    name and password only, so failures are counted per user name, not per address."""
+    limiter = limiter or LoginLimiter(settings.login_max_failures, settings.login_window_s)
+    check = make_auth(settings.auth, limiter)
+    if check is None:
+        return None
+
+    def gradio_check(username: str, password: str) -> bool:
+        try:
+            return check(username, password)
+        except LoginRefused as e:
+            from fastapi import HTTPException
+
+            raise HTTPException(status_code=429, detail=str(e)) from e
+
+    return gradio_check
+
+
+LOGIN_MESSAGE = ("سجّل الدخول للوصول إلى الأرشيف. بعد {n} محاولات فاشلة خلال {s} ثانية يُرفض الدخول لهذا "
+                 "المستخدم حتى تنقضي المدة. (After {n} failed logins within {s} s a user is refused until the time passes.)")
+
+
 def launch(app: gr.Blocks, settings: Settings, **kw):
     """Launch with the app's CSS/JS, login when configured, and the upload size limit."""
     theme = gr.themes.Default(font=["Noto Naskh Arabic", "Noto Sans Arabic", "system-ui", "sans-serif"],
                               font_mono=["ui-monospace", "monospace"])
-    options = dict(server_name=settings.host, server_port=settings.port, auth=make_auth(settings.auth),
-                   auth_message="سجّل الدخول للوصول إلى الأرشيف", max_file_size=f"{settings.upload_max_mb}mb",
+    options = dict(server_name=settings.host, server_port=settings.port, auth=login_check(settings),
+                   auth_message=LOGIN_MESSAGE.format(n=settings.login_max_failures, s=settings.login_window_s), max_file_size=f"{settings.upload_max_mb}mb",
                    css=(STATIC / "app.css").read_text(encoding="utf-8"),
                    js=(STATIC / "app.js").read_text(encoding="utf-8"), theme=theme, ssr_mode=False,
                    footer_links=["api"], allowed_paths=[str(app.rag_services.tmp)],

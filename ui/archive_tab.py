@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING
 import gradio as gr
 
 from ui import render
+from ui.auth import can, denied
 from ui.forms import note as _note
 from ui.uploads import ingest_uploads
 
@@ -19,11 +20,13 @@ def _facet_updates(svc: Services):
     return gr.update(choices=f["authors"]), gr.update(choices=f["sources"])
 
 
-
 def archive_tab(svc: Services, facet_pickers: list):
+    """Lay out and wire the tab; returns (refresh, search box, refresh outputs, permissions load
+    hook). Upload and remove are hidden from readers, and their handlers check the role too."""
     stats = gr.HTML(render.render_stats(svc.store.stats()), elem_id="rag-stats")
+    role_note = gr.HTML(visible=False, elem_id="rag-role-note")
     with gr.Row():
-        with gr.Column(scale=2, min_width=240):
+        with gr.Column(scale=2, min_width=240) as upload_col:
             files = gr.File(label=f"ملفات أو أرشيف zip (حتى {svc.settings.upload_max_mb} م.ب)",
                             file_count="multiple", type="filepath", elem_id="rag-files")
             ingest_btn = gr.Button("أضف إلى الفهرس", variant="primary", elem_id="rag-ingest")
@@ -32,7 +35,7 @@ def archive_tab(svc: Services, facet_pickers: list):
             with gr.Accordion("تفاصيل الإدخال (JSON)", open=False):
                 summary = gr.JSON(label="ملخص الإدخال", elem_id="rag-summary-json")
     search = gr.Textbox(label="ابحث في الوثائق (العنوان، الكاتب، المصدر)", rtl=True, elem_id="rag-doc-search")
-    with gr.Accordion("حذف وثيقة من الفهرس", open=False, elem_id="rag-remove-box"):
+    with gr.Accordion("حذف وثيقة من الفهرس", open=False, elem_id="rag-remove-box") as remove_box:
         with gr.Row():
             pick = gr.Dropdown(label="الوثيقة المراد حذفها", choices=[], scale=4, elem_id="rag-remove-pick",
                                min_width=200)
@@ -56,8 +59,11 @@ def archive_tab(svc: Services, facet_pickers: list):
         return (render.render_stats(svc.store.stats()), render.render_documents(docs, page_, query=query or ""),
                 gr.update(choices=choices, value=None), a, s, page_)
 
-    def upload(paths, progress=gr.Progress()):
-        """Ingest uploaded files or zips; returns what was added, skipped and why."""
+    def upload(paths, request: gr.Request, progress=gr.Progress()):
+        """Ingest uploaded files or zips; returns what was added, skipped and why (editors and admins)."""
+        refused = denied(svc.role(request), "upload")
+        if refused:
+            raise gr.Error(refused)
         if not paths:
             return {"added": 0, "skipped": [], "files": []}
         paths = [paths] if isinstance(paths, str) else paths
@@ -86,7 +92,10 @@ def archive_tab(svc: Services, facet_pickers: list):
         return (gr.update(visible=True),
                 f'<div class="rag-confirm" dir="rtl">ستُحذف «{render.esc(title)}» ومقاطعها ({n}) من الفهرس. أمتأكد؟</div>', "")
 
-    def remove_doc(doc_id, query, page_):
+    def remove_doc(doc_id, query, page_, request: gr.Request):
+        refused = denied(svc.role(request), "remove")
+        if refused:
+            return (*[gr.skip()] * len(outs), gr.update(visible=False), _note(refused))
         d = next((d for d in svc.store.documents() if d.doc_id == doc_id), None)
         removed = svc.store.remove_docs([doc_id]) if doc_id else 0
         note = (_note(f"حُذفت «{(d.title or d.path) if d else doc_id}» من الفهرس.", "ok") if removed
@@ -96,5 +105,13 @@ def archive_tab(svc: Services, facet_pickers: list):
     remove.click(ask_remove, pick, [confirm_row, confirm_text, remove_note], api_visibility="private")
     cancel.click(lambda: (gr.update(visible=False), ""), None, [confirm_row, remove_note], api_visibility="private")
     confirm.click(remove_doc, [pick, search, page], [*outs, confirm_row, remove_note], api_visibility="private")
-    return refresh, search, outs
+
+    def permissions(request: gr.Request):
+        role = svc.role(request)
+        editor = can(role, "upload")
+        note = (_note(f"دورك «{role}»: تستطيع السؤال والتقييم؛ رفع الوثائق وحذفها لدور editor أو admin.", "ok")
+                if not editor else "")
+        return gr.update(visible=editor), gr.update(visible=editor), gr.update(value=note, visible=not editor)
+
+    return refresh, search, outs, (permissions, None, [upload_col, remove_box, role_note])
 

@@ -11,7 +11,7 @@ import gradio as gr
 from rag.errors import RagError
 from rag.types import Answer
 from ui import render
-from ui.feedback import store_feedback
+from ui.feedback import FeedbackRefused, identity, issue, record_feedback
 from ui.forms import history_of, make_filters, question_error
 from ui.forms import note as _note
 from ui.serialize import answer_payload
@@ -148,8 +148,9 @@ def chat_tab(svc: Services, client_id) -> tuple[list, tuple]:
             shown[-1] = {"role": "assistant", "content": render.render_error(str(e))}
             yield shown, turns_, cid, gr.skip(), gr.skip(), gr.skip()
             return
-        aid = uuid.uuid4().hex[:10]
-        turn = {"question": q, "answer": answer_payload(answer),
+        payload = answer_payload(answer)
+        aid = issue(svc, identity(request, browser), payload, filters)
+        turn = {"question": q, "answer": payload, "answer_id": aid,
                 "html": render.render_answer(answer, aid, file_dates(answer)),
                 "filters": dataclasses.asdict(filters)}
         turns_ = turns_ + [turn]
@@ -190,7 +191,15 @@ def chat_tab(svc: Services, client_id) -> tuple[list, tuple]:
             return gr.skip(), gr.skip(), gr.skip(), ""
         t = dict(turns_[i // 2])
         thumbs = 1 if data.liked is True or data.liked == "Like" else -1
-        store_feedback(svc, t["answer"], thumbs, comment_, t.get("filters"))
+        who = identity(request, browser)
+        # A turn from before answers were issued (an old saved conversation) is the server's own
+        # record (state and history live on the server), so it is issued now.
+        aid = t.get("answer_id") or issue(svc, who, t["answer"], t.get("filters"))
+        t["answer_id"] = aid
+        try:
+            record_feedback(svc, who, aid, thumbs, comment_)
+        except FeedbackRefused as e:
+            return gr.skip(), gr.skip(), gr.skip(), _note(str(e))
         t["feedback"] = {"thumbs": thumbs, "comment": (comment_ or "").strip()}
         turns_ = turns_[: i // 2] + [t] + turns_[i // 2 + 1:]
         if cid:
