@@ -59,7 +59,7 @@ class Services:
     tmp: Path = field(default_factory=lambda: Path(tempfile.mkdtemp(prefix="rag-app-")))
 
     @classmethod
-    def build(cls, settings: Settings, assistant=None, embedder=None) -> "Services":
+    def build(cls, settings: Settings, assistant=None, embedder=None) -> Services:
         from evals.ratings import RatingStore
         from rag.services import make_assistant, open_archive
         from rag.text.arabic import roots

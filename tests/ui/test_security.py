@@ -150,6 +150,23 @@ def test_an_admin_sees_everyones_ratings_and_feedback_a_reader_only_their_own(st
     assert "alice" in everyone and "bob" in everyone
 
 
+def test_the_page_hides_upload_and_removal_from_readers_and_fixes_the_rater(settings):
+    from tests.fakes import FakeEmbedder
+    from ui.app import build_app
+
+    secured = settings.replace(auth=(entry("rita", "r1", "reader"), entry("ada", "a1", "admin")))
+    app = build_app(secured, embedder=FakeEmbedder())
+    fns = list(app.fns.values()) if isinstance(app.fns, dict) else list(app.fns)
+    permissions = next(f.fn for f in fns if getattr(f.fn, "__name__", "") == "permissions")
+    eval_load = [f.fn for f in fns if getattr(f.fn, "__name__", "") == "on_load"][-1]
+    upload, remove, note = permissions(SimpleNamespace(username="rita"))
+    assert upload["visible"] is False and remove["visible"] is False and "reader" in note["value"]
+    assert permissions(SimpleNamespace(username="ada"))[0]["visible"] is True
+    rater, agreement, *_ = eval_load(SimpleNamespace(username="rita"))
+    assert rater["value"] == "rita" and rater["interactive"] is False and agreement["visible"] is False
+    assert eval_load(SimpleNamespace(username="ada"))[1]["visible"] is True
+
+
 # -- the launched app with logins ---------------------------------------------------------------
 @pytest.mark.slow
 def test_roles_feedback_and_visibility_through_the_api(settings, tmp_path):
