@@ -155,6 +155,9 @@ class LoginLimiter:
     def failed(self, key: str) -> None:
         with self._lock:
             self._recent(key).append(self.clock())
+            if len(self._failures) > 10_000:  # invented names must not grow this without bound
+                for k in [k for k in self._failures if not self._recent(k)]:
+                    del self._failures[k]
 
     def succeeded(self, key: str) -> None:
         with self._lock:
