@@ -4,12 +4,17 @@ Every call opens and closes its own connection: the Gradio app calls from severa
 sqlite3 connection must not cross threads. Tables are created on demand, so a fresh data dir
 needs no setup. A rater's latest rating of an item replaces the earlier one, so agreement sees
 one score per rater per item.
+
+Identity: the app files a rating under the login name (the rater), and feedback under the user it
+answered (`user`); feedback names an answer the server issued (`answers`: id, user, question,
+payload, filters, time), so its question and answer are the server's, never the client's.
 """
 from __future__ import annotations
 
 import csv
 import json
 import math
+import secrets
 import sqlite3
 from collections.abc import Iterator
 from contextlib import closing, contextmanager
@@ -55,9 +60,21 @@ CREATE TABLE IF NOT EXISTS feedback (
     citations TEXT NOT NULL DEFAULT '[]',
     mode TEXT NOT NULL DEFAULT '',
     settings TEXT NOT NULL DEFAULT '{}',
+    timestamp TEXT NOT NULL,
+    user TEXT NOT NULL DEFAULT '',
+    answer_id TEXT NOT NULL DEFAULT ''
+);
+CREATE TABLE IF NOT EXISTS answers (
+    id TEXT PRIMARY KEY,
+    user TEXT NOT NULL,
+    question TEXT NOT NULL,
+    payload TEXT NOT NULL,
+    filters TEXT NOT NULL DEFAULT '{}',
     timestamp TEXT NOT NULL
 );
 """
+# Columns added to a table after its first release: (table, column, declaration).
+_ADDED = (("feedback", "user", "TEXT NOT NULL DEFAULT ''"), ("feedback", "answer_id", "TEXT NOT NULL DEFAULT ''"))
 
 
 def now() -> str:
@@ -110,6 +127,8 @@ class Feedback:
     settings: dict = field(default_factory=dict)  # JSON-serializable retrieval/answer settings
     timestamp: str = ""
     id: int | None = None
+    user: str = ""  # who was answered: the login name (or the app's anonymous key without login)
+    answer_id: str = ""  # the issued answer this is about (RatingStore.issue_answer)
 
     def __post_init__(self):
         if isinstance(self.thumbs, bool) or self.thumbs not in (1, -1):
@@ -120,8 +139,12 @@ class RatingStore:
     def __init__(self, path: str | Path):
         self.path = Path(path)
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        with self._connect():
-            pass
+        with closing(sqlite3.connect(self.path, timeout=30)) as con, con:
+            con.executescript(_SCHEMA)
+            for table, column, decl in _ADDED:  # a ratings file from before the column existed
+                have = {r[1] for r in con.execute(f"PRAGMA table_info({table})")}
+                if column not in have:
+                    con.execute(f"ALTER TABLE {table} ADD COLUMN {column} {decl}")
 
     @contextmanager
     def _connect(self) -> Iterator[sqlite3.Connection]:
@@ -156,14 +179,14 @@ class RatingStore:
             rows = con.execute(sql + " ORDER BY timestamp, id", args).fetchall()
         return [Rating(**dict(r)) for r in rows]
 
-    def export_csv(self, path_or_file: str | Path | IO[str]) -> int:
-        """Write all ratings as CSV; returns the row count.
+    def export_csv(self, path_or_file: str | Path | IO[str], rater: str | None = None) -> int:
+        """Write all ratings (or one rater's) as CSV; returns the row count.
 
         A path is written as UTF-8 with a BOM so spreadsheet programs show Arabic correctly.
         """
         names = [f.name for f in fields(Rating)]
         names = ["id"] + [n for n in names if n != "id"]
-        ratings = self.list()
+        ratings = self.list(rater=rater)
         if isinstance(path_or_file, (str, Path)):
             with open(path_or_file, "w", encoding="utf-8-sig", newline="") as f:
                 _write_csv(f, names, ratings)
@@ -232,10 +255,13 @@ class RatingStore:
         with self._connect() as con:
             return con.execute(f"INSERT INTO feedback ({cols}) VALUES ({marks})", row).lastrowid
 
-    def list_feedback(self) -> list[Feedback]:
-        """All chat feedback, oldest first."""
+    def list_feedback(self, user: str | None = None) -> list[Feedback]:
+        """Chat feedback, oldest first: everyone's, or one user's."""
+        sql, args = "SELECT * FROM feedback", []
+        if user is not None:
+            sql, args = sql + " WHERE user = ?", [user]
         with self._connect() as con:
-            rows = con.execute("SELECT * FROM feedback ORDER BY timestamp, id").fetchall()
+            rows = con.execute(sql + " ORDER BY timestamp, id", args).fetchall()
         out = []
         for r in rows:
             d = dict(r)
@@ -243,6 +269,26 @@ class RatingStore:
             d["settings"] = json.loads(d["settings"])
             out.append(Feedback(**d))
         return out
+
+    def issue_answer(self, user: str, payload: dict, filters: dict | None = None) -> str:
+        """Remember an answer given to `user` (payload: the JSON the client got); returns its id,
+        which feedback must name (see get_answer)."""
+        aid = secrets.token_hex(8)
+        with self._connect() as con:
+            con.execute("INSERT INTO answers (id, user, question, payload, filters, timestamp) VALUES (?, ?, ?, ?, ?, ?)",
+                        (aid, user, str(payload.get("question", "")), json.dumps(payload, ensure_ascii=False),
+                         json.dumps(filters or {}, ensure_ascii=False), now()))
+        return aid
+
+    def get_answer(self, answer_id: str) -> dict | None:
+        """An issued answer: {"id", "user", "question", "payload", "filters", "timestamp"}; None if unknown."""
+        with self._connect() as con:
+            r = con.execute("SELECT * FROM answers WHERE id = ?", (str(answer_id or ""),)).fetchone()
+        if r is None:
+            return None
+        d = dict(r)
+        d["payload"], d["filters"] = json.loads(d["payload"]), json.loads(d["filters"])
+        return d
 
 
 def _write_csv(f: IO[str], names: list[str], ratings: list[Rating]) -> None:

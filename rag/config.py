@@ -65,7 +65,9 @@ class Settings:
     # Serving.
     host: str = "127.0.0.1"
     port: int = 7860
-    auth: tuple[str, ...] = ()  # "user:pbkdf2_sha256$iterations$salt$hash"
+    auth: tuple[str, ...] = ()  # "user:role:pbkdf2_sha256$iterations$salt$hash" (role optional: editor)
+    login_max_failures: int = 5  # failed logins per user name within login_window_s before refusing
+    login_window_s: int = 60
     insecure_no_login: bool = False  # allow a non-loopback host without auth (warned on every start)
     upload_max_mb: int = 50
 

@@ -1,8 +1,14 @@
-"""Optional login for `rag serve`: users and PBKDF2 password hashes come from Settings.auth.
+"""Optional login for `rag serve`: users, roles and PBKDF2 password hashes from Settings.auth.
 
-An entry reads "user:pbkdf2_sha256$iterations$salt_hex$hash_hex". Only hashes are stored so a
+An entry reads "user:role:pbkdf2_sha256$iterations$salt_hex$hash_hex"; the older
+"user:pbkdf2_sha256$..." (no role) still reads, as DEFAULT_ROLE. Only hashes are stored so a
 config file or environment dump never reveals a password; comparison is constant-time, and an
 unknown user costs the same hashing work as a known one so timing does not reveal user names.
+
+Roles, each including the one before: reader (ask, rate, see their own ratings and feedback),
+editor (+ upload and remove documents), admin (+ see everyone's ratings and feedback). Without a
+login there is one operator and they are admin. Failed logins are limited per user name
+(LoginLimiter): Gradio's auth callable gets the name and password only, not the address.
 """
 from __future__ import annotations
 
@@ -10,12 +16,43 @@ import hashlib
 import hmac
 import ipaddress
 import secrets
-from typing import Callable, Iterable
+import threading
+import time
+from collections import deque
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
 
 from rag.errors import ConfigError
 
 ALGORITHM = "pbkdf2_sha256"
 DEFAULT_ITERATIONS = 600_000  # OWASP 2023 recommendation for PBKDF2-HMAC-SHA256
+ROLES = ("reader", "editor", "admin")
+# Old two-part entries: every user could upload and remove before roles existed, so existing
+# setups keep that; seeing everyone's feedback (admin) is new and must be granted explicitly.
+DEFAULT_ROLE = "editor"
+NO_LOGIN_ROLE = "admin"  # no login: the one local operator
+ACTIONS = {"ask": "reader", "rate": "reader", "upload": "editor", "remove": "editor", "see_all": "admin"}
+
+
+def can(role: str, action: str) -> bool:
+    """Whether `role` may do `action` (see ACTIONS); an unknown role may do nothing."""
+    need = ACTIONS[action]
+    return role in ROLES and ROLES.index(role) >= ROLES.index(need)
+
+
+_DOING = {"upload": ("upload documents", "رفع الوثائق"), "remove": ("remove documents", "حذف الوثائق"),
+          "see_all": ("see everyone's ratings and feedback", "رؤية تقييمات الجميع"),
+          "ask": ("ask", "السؤال"), "rate": ("rate answers", "تقييم الإجابات")}
+
+
+def denied(role: str, action: str) -> str:
+    """Why `role` may not do `action`, in English and Arabic ("" when it may)."""
+    if can(role, action):
+        return ""
+    en, ar = _DOING[action]
+    need = ACTIONS[action]
+    return (f"permission denied: to {en} you need the {need} role (yours: {role or 'none'}). "
+            f"لا تملك صلاحية {ar}: تحتاج دور {need} (دورك: {role or 'لا دور'}).")
 
 
 def hash_password(password: str, *, iterations: int = DEFAULT_ITERATIONS, salt: bytes | None = None) -> str:
@@ -25,11 +62,14 @@ def hash_password(password: str, *, iterations: int = DEFAULT_ITERATIONS, salt: 
     return f"{ALGORITHM}${iterations}${salt.hex()}${digest.hex()}"
 
 
-def auth_entry(user: str, password: str, **kw) -> str:
-    """A complete Settings.auth entry, e.g. for `RAG_AUTH=` or rag.toml's `auth = [...]`."""
+def auth_entry(user: str, password: str, role: str | None = None, **kw) -> str:
+    """A complete Settings.auth entry, e.g. for `RAG_AUTH=` or rag.toml's `auth = [...]`;
+    "user:role:hash" with a role, the older "user:hash" (DEFAULT_ROLE) without."""
     if not user or ":" in user:
         raise ConfigError("a user name must be non-empty and contain no ':'")
-    return f"{user}:{hash_password(password, **kw)}"
+    if role is not None and role not in ROLES:
+        raise ConfigError(f"role must be one of {', '.join(ROLES)}, got {role!r}")
+    return f"{user}:{role + ':' if role else ''}{hash_password(password, **kw)}"
 
 
 def verify_password(password: str, encoded: str) -> bool:
@@ -43,31 +83,113 @@ def verify_password(password: str, encoded: str) -> bool:
     return hmac.compare_digest(digest.hex(), hash_hex.lower())
 
 
-def parse_entries(entries: Iterable[str]) -> dict[str, str]:
-    """user -> encoded hash; a malformed entry is a configuration error naming the fix."""
-    users: dict[str, str] = {}
+@dataclass(frozen=True)
+class User:
+    name: str
+    role: str
+    encoded: str
+
+
+def parse_users(entries: Iterable[str]) -> dict[str, User]:
+    """user -> User; a malformed entry (or unknown role) is a configuration error naming the fix."""
+    users: dict[str, User] = {}
     for entry in entries:
-        user, sep, encoded = entry.partition(":")
+        user, sep, rest = entry.partition(":")
+        role, encoded = DEFAULT_ROLE, rest
+        if not rest.startswith(ALGORITHM + "$"):
+            role, _, encoded = rest.partition(":")
+            if role not in ROLES:
+                raise ConfigError(f"auth entry for {user or '?'!r}: role {role!r} is not one of {', '.join(ROLES)}")
         parts = encoded.split("$")
         if not sep or not user or len(parts) != 4 or parts[0] != ALGORITHM or not parts[1].isdigit():
             raise ConfigError(
-                f"auth entry for {user or '?'!r} is not 'user:{ALGORITHM}$iterations$salt_hex$hash_hex'; "
-                "make one with ui.auth.auth_entry(user, password)")
-        users[user] = encoded
+                f"auth entry for {user or '?'!r} is not 'user:role:{ALGORITHM}$iterations$salt_hex$hash_hex'; "
+                "make one with `rag hash-password USER --role ROLE`")
+        users[user] = User(user, role, encoded)
     return users
 
 
-def make_auth(entries: Iterable[str]) -> Callable[[str, str], bool] | None:
-    """Gradio's auth callable for these entries, or None when login is not configured."""
+def parse_entries(entries: Iterable[str]) -> dict[str, str]:
+    """user -> encoded hash (see parse_users for roles)."""
+    return {name: u.encoded for name, u in parse_users(entries).items()}
+
+
+def role_of(users: dict[str, User], username: str | None) -> str:
+    """The caller's role: NO_LOGIN_ROLE when no login is configured, else the user's ("" for a
+    name that is not configured, which may do nothing)."""
+    if not users:
+        return NO_LOGIN_ROLE
+    u = users.get(username or "")
+    return u.role if u else ""
+
+
+class LoginRefused(Exception):
+    """Too many failed logins; raised from the auth callable (see make_auth)."""
+
+
+class LoginLimiter:
+    """At most `max_failures` failed logins per key (the user name) within `window_s` seconds;
+    past that every attempt, right password or not, is refused until the oldest failure ages out.
+    Refused attempts are not counted, so waiting always ends the block. `clock` is injectable."""
+
+    def __init__(self, max_failures: int = 5, window_s: float = 60, clock: Callable[[], float] = time.monotonic):
+        self.max_failures, self.window_s, self.clock = max_failures, window_s, clock
+        self._failures: dict[str, deque] = {}
+        self._lock = threading.Lock()
+
+    def _recent(self, key: str) -> deque:
+        q = self._failures.setdefault(key, deque())
+        cutoff = self.clock() - self.window_s
+        while q and q[0] <= cutoff:
+            q.popleft()
+        return q
+
+    def wait(self, key: str) -> float:
+        """Seconds until `key` may try again (0 when it may now)."""
+        with self._lock:
+            q = self._recent(key)
+            if self.max_failures <= 0 or len(q) < self.max_failures:
+                return 0.0
+            return max(0.0, q[0] + self.window_s - self.clock())
+
+    def failed(self, key: str) -> None:
+        with self._lock:
+            self._recent(key).append(self.clock())
+            if len(self._failures) > 10_000:  # invented names must not grow this without bound
+                for k in [k for k in self._failures if not self._recent(k)]:
+                    del self._failures[k]
+
+    def succeeded(self, key: str) -> None:
+        with self._lock:
+            self._failures.pop(key, None)
+
+
+def refusal_message(seconds: float, limiter: LoginLimiter) -> str:
+    s = max(1, int(seconds + 0.999))
+    return (f"Too many failed logins for this user ({limiter.max_failures} within {int(limiter.window_s)} s): "
+            f"try again in {s} s. محاولات دخول فاشلة كثيرة لهذا المستخدم: أعد المحاولة بعد {s} ثانية.")
+
+
+def make_auth(entries: Iterable[str], limiter: LoginLimiter | None = None) -> Callable[[str, str], bool] | None:
+    """Gradio's auth callable for these entries, or None when login is not configured. With a
+    limiter, a user past its failure limit is refused (LoginRefused, turned by the app into an
+    HTTP 429 with the message) without checking the password."""
     users = parse_entries(entries)
     if not users:
         return None
     dummy = next(iter(users.values()))
 
     def check(username: str, password: str) -> bool:
+        key = (username or "").strip()
+        if limiter is not None:
+            wait = limiter.wait(key)
+            if wait > 0:
+                raise LoginRefused(refusal_message(wait, limiter))
         encoded = users.get(username)
-        ok = verify_password(password or "", encoded or dummy)
-        return ok and encoded is not None
+        ok = verify_password(password or "", encoded or dummy) and encoded is not None
+        if limiter is not None:
+            (limiter.succeeded if ok else limiter.failed)(key)
+        return ok
 
     return check
 

@@ -194,7 +194,7 @@ def cmd_hash_password(args, settings: Settings) -> int:
     password = getpass.getpass(f"password for {args.user}: ")
     if not password or password != getpass.getpass("again: "):
         raise RagError("passwords are empty or do not match; nothing printed")
-    print(auth_entry(args.user, password))
+    print(auth_entry(args.user, password, role=getattr(args, "role", None) or "editor"))
     return 0
 
 
@@ -325,6 +325,9 @@ def _parser() -> argparse.ArgumentParser:
 
     sp = sub.add_parser("hash-password", help="print a login entry for RAG_AUTH")
     sp.add_argument("user")
+    sp.add_argument("--role", choices=("reader", "editor", "admin"), default="editor",
+                    help="reader: ask and rate; editor: + upload and remove documents; admin: + see everyone's "
+                         "ratings and feedback (default: editor)")
     sp.set_defaults(func=cmd_hash_password)
 
     sp = sub.add_parser("status", help="index facts")

@@ -158,3 +158,23 @@ def test_feedback_round_trip_and_validation(store):
     for bad in (0, 2, True):
         with pytest.raises(ValueError, match="thumbs"):
             Feedback(thumbs=bad, question="q", answer="a")
+
+
+def test_an_old_feedback_table_gains_user_and_answer_id_and_answers_are_issued(tmp_path):
+    import sqlite3
+
+    path = tmp_path / "old.sqlite"
+    with sqlite3.connect(path) as con:  # the feedback table as it was before identities
+        con.execute("CREATE TABLE feedback (id INTEGER PRIMARY KEY, thumbs INTEGER NOT NULL, question TEXT NOT NULL, "
+                    "answer TEXT NOT NULL, comment TEXT NOT NULL DEFAULT '', citations TEXT NOT NULL DEFAULT '[]', "
+                    "mode TEXT NOT NULL DEFAULT '', settings TEXT NOT NULL DEFAULT '{}', timestamp TEXT NOT NULL)")
+        con.execute("INSERT INTO feedback (thumbs, question, answer, timestamp) VALUES (1, 'q', 'a', '2026-01-01')")
+    store = RatingStore(path)
+    [old] = store.list_feedback()
+    assert old.user == "" and old.answer_id == "" and old.question == "q"
+    aid = store.issue_answer("alice", {"question": "متى؟", "answer": "عام 1958 [1]"}, {"since": "2018"})
+    store.add_feedback(Feedback(thumbs=-1, question="متى؟", answer="عام 1958 [1]", user="alice", answer_id=aid))
+    assert [f.user for f in store.list_feedback(user="alice")] == ["alice"]
+    got = RatingStore(path).get_answer(aid)
+    assert got["user"] == "alice" and got["payload"]["answer"] == "عام 1958 [1]" and got["filters"] == {"since": "2018"}
+    assert store.get_answer("nope") is None and store.get_answer("") is None
