@@ -148,3 +148,12 @@ def test_skip_reasons_read_in_arabic():
     summ = render.render_ingest_summary({"skipped": [{"name": "a.exe", "reason": "unsupported file type; allowed: .txt"},
                                                      {"name": "z.zip/b", "reason": "entry 'b' is a symbolic link"}]})
     assert "نوع ملف غير مدعوم" in summ and "رابط رمزي" in summ and 'title="unsupported file type' in summ
+
+
+def test_a_source_card_warns_of_instructions_addressed_to_an_assistant():
+    from rag.answering.extractive import extractive_answer
+    from tests.answering.test_extractive import INJECTION, make_hits
+
+    answer = extractive_answer("ماذا يزرع الفلاحون على ضفاف النهر؟", make_hits(INJECTION))
+    html = render.render_answer(answer, "a1")
+    assert "rag-instructions" in html and "تعليمات موجهة إلى مساعد" in html and "تجاهل التعليمات" in html

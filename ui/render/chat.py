@@ -100,10 +100,21 @@ def source_card(c: Citation, aid: str, file_date: str = "") -> str:
             f'<span class="rag-title">{esc(c.title or c.doc_id)}</span></div>'
             f"{_meta(c.date, c.author, c.source, file_date)}"
             f'<div class="rag-context">{context_of(c.text, c.quote)}</div>'
+            + _instruction_warning(c, d)
             + ("" if len(c.text) <= 320 else  # a short passage is its own context: not shown twice
                f'<details class="rag-full"><summary>{full}</summary>'
                f'<div class="rag-passage">{highlight(c.text, c.quote)}</div></details>')
             + "</div>")
+
+
+def _instruction_warning(c: Citation, d: str) -> str:
+    """A passage holding text addressed to an assistant says so: it was not used as evidence."""
+    if not c.instructions:
+        return ""
+    head = ("تنبيه: يحوي هذا المقطع تعليمات موجهة إلى مساعد آلي، ولم تُستخدم دليلًا:" if d == "rtl" else
+            "Warning: this passage holds instructions addressed to an assistant; they were not used as evidence:")
+    quoted = " ".join(f"«{esc(t)}»" for t in c.instructions)
+    return f'<div class="rag-instructions" role="note">{head} {quoted}</div>'
 
 
 def _nearest_card(h: Hit, file_date: str = "") -> str:
