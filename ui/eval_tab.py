@@ -21,15 +21,27 @@ import gradio as gr  # at module level: handlers' `request: gr.Request` hints mu
 
 from evals.metrics import question_metrics
 from evals.ratings import (
-    CRITERIA, Feedback, Rating, RatingStore, feedback_item_id, run_item_id,
+    CRITERIA,
+    Feedback,
+    Rating,
+    RatingStore,
+    feedback_item_id,
+    run_item_id,
 )
 from evals.run import EvalRun, run_eval
 from rag.config import Settings
 from rag.errors import RagError
 from ui.auth import can, parse_users, role_of
 from ui.eval_judge import (  # noqa: F401  (re-exported: the tab's judge functions)
-    JUDGE_SYSTEM, judge_agreement, judge_faithfulness, judge_messages, judge_name, judge_rated, llm_available,
-    parse_score, rated_items,
+    JUDGE_SYSTEM,
+    judge_agreement,
+    judge_faithfulness,
+    judge_messages,
+    judge_name,
+    judge_rated,
+    llm_available,
+    parse_score,
+    rated_items,
 )
 
 RESULT_HEADERS = ["المعرّف", "السؤال", "الجواب المرجعي", "الجواب", "رفض؟", "رتبة المقطع الصحيح"]

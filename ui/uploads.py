@@ -17,8 +17,8 @@ import stat
 import time
 import unicodedata
 import zipfile
+from collections.abc import Callable, Sequence
 from pathlib import Path, PurePosixPath
-from typing import Callable, Sequence
 
 from ingest.readers import SUPPORTED_SUFFIXES
 from rag.config import Settings

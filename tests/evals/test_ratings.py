@@ -8,7 +8,12 @@ import threading
 import pytest
 
 from evals.ratings import (
-    Feedback, Rating, RatingStore, feedback_item_id, run_item_id, weighted_kappa,
+    Feedback,
+    Rating,
+    RatingStore,
+    feedback_item_id,
+    run_item_id,
+    weighted_kappa,
 )
 
 

@@ -6,8 +6,8 @@ from langchain_core.language_models.fake_chat_models import GenericFakeChatModel
 
 from evals.ratings import Feedback, Rating, RatingStore, feedback_item_id, run_item_id
 from rag.errors import RagError
-from tests.fakes import FakeEmbedder
 from tests.evals.test_run import QUESTIONS, gold  # noqa: F401  (the tiny gold fixture)
+from tests.fakes import FakeEmbedder
 from ui import eval_tab as tab
 
 

@@ -6,7 +6,7 @@ import re
 
 import pytest
 
-from rag.types import BriefSection, BriefSentence, Briefing, Citation, TimelineEvent
+from rag.types import Briefing, BriefSection, BriefSentence, Citation, TimelineEvent
 from ui.export import export, to_docx, to_html, to_markdown, to_pdf
 from ui.fonts import MissingFontError, arabic_fonts
 
