@@ -1,6 +1,6 @@
 # Two commands do all the set-up on a fresh machine:
 #   make demo   installs, prepares the offline model, ingests the demo archive, starts the app
-#   make test   installs (incl. test tools and Debian's Chromium) and runs the whole test suite
+#   make test   installs (incl. test tools and Debian's Chromium), lints (ruff) and runs the whole test suite
 PY ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
@@ -29,10 +29,12 @@ demo: setup
 	$(BIN)/rag demo
 
 test: setup system-deps
+	$(BIN)/ruff check .
 	$(BIN)/rag prepare-model
 	$(BIN)/pytest -q
 
 test-fast: setup
+	$(BIN)/ruff check .
 	$(BIN)/pytest -q -m "not slow"
 
 bench: setup
