@@ -175,7 +175,8 @@ def objective(summary: dict) -> float:
     return f + 0.5 * (summary["aspect_precision"] or 0.0) - 0.02 * (summary["absent_sentences"] or 0.0)
 
 
-def run_topics(topics, search, settings, embedder, ids, thresholds=None, section_of=None) -> list[dict]:
+def run_topics(topics, search, settings, embedder, ids, thresholds=None, section_of=None,
+               keep: list | None = None) -> list[dict]:
     import inspect
 
     from rag.briefing.build import build_briefing
@@ -188,6 +189,8 @@ def run_topics(topics, search, settings, embedder, ids, thresholds=None, section
             kw = {"embedder": embedder, "aspects": t.get("aspects", ()), "thresholds": thresholds}
         b = build_briefing(t["topic"], search, settings, **kw)
         rows.append(score_topic(t, b, ids, section_of))
+        if keep is not None:
+            keep.append((t, b))
     return rows
 
 
@@ -202,18 +205,20 @@ def fit(tune, search, settings, embedder, ids, out: Path, section_of=None) -> di
         return objective(sm), kw, sm
 
     best = None
-    for topic in [x / 200 for x in range(160, 176)]:  # 0.800 .. 0.875
-        for w in (0.3, 0.5, 0.7):
-            for lw in (0.0, 0.05):
-                got = run(topic=topic, aspect=0.8, sentence_weight=w, lex_weight=lw)
+    for topic in [x / 200 for x in range(160, 180)]:  # 0.800 .. 0.895
+        for w in (0.3, 0.5):
+            for plw in (0.0, 0.05, 0.1):
+                got = run(topic=topic, aspect=0.8, sentence_weight=w, lex_weight=0.0,
+                          passage_lex_weight=plw)
                 if best is None or got[0] > best[0] + 1e-9:
                     best = got
                     print(f"  {got[0]:.3f} {got[1]} {got[2]}", file=sys.stderr)
-    for aspect in [x / 100 for x in range(74, 90)]:
-        got = run(**{**best[1], "aspect": aspect})
-        if got[0] > best[0] + 1e-9:
-            best = got
-            print(f"  {got[0]:.3f} {got[1]} {got[2]}", file=sys.stderr)
+    for aspect in [x / 100 for x in range(76, 92)]:
+        for alw in (0.0, 0.05, 0.1):
+            got = run(**{**best[1], "aspect": aspect, "aspect_lex_weight": alw})
+            if got[0] > best[0] + 1e-9:
+                best = got
+                print(f"  {got[0]:.3f} {got[1]} {got[2]}", file=sys.stderr)
     _, kw, sm = best
     data = json.loads(out.read_text(encoding="utf-8")) if out.exists() else {}
     data.setdefault("lexical", {"min_support": 2, "thin": 2})
@@ -221,15 +226,48 @@ def fit(tune, search, settings, embedder, ids, out: Path, section_of=None) -> di
         **kw, "min_support": 2, "thin": 2,
         "provenance": {"fitted_by": "python -m evals.briefing_eval --fit",
                        "data": "evals/data/briefing.topics.jsonl; index: demo/archive + "
-                               f"{sum(1 for d in set(ids.values()) if '-20' in d)} ant5000 articles "
+                               f"{sum(1 for d in set(ids.values()) if re.match(r'^[A-Z]{2}-', d))} ant5000 articles "
                                f"({settings.data_dir})",
                        "split": "tune half: topics whose sha256(id) first byte is even",
                        "objective": objective.__doc__.strip().replace("\n   ", ""),
-                       "grid": "topic 0.800..0.875 step 0.005 x sentence_weight {0.3,0.5,0.7} x "
-                               "lex_weight {0,0.05} at aspect 0.80; then aspect 0.74..0.89",
+                       "grid": "topic 0.800..0.895 step 0.005 x sentence_weight {0.3,0.5} x "
+                               "passage_lex_weight {0,0.05,0.1} (lex_weight 0) at aspect 0.80; "
+                               "then aspect 0.76..0.91 x aspect_lex_weight {0,0.05,0.1}",
                        "date": date.today().isoformat(), "tune_figures": sm}}
     out.write_text(json.dumps(data, ensure_ascii=False, indent=1) + "\n", encoding="utf-8")
     return data
+
+
+def _sentences(built, ids):
+    for t, b in built:
+        by_n = {c.n: ids.get(c.doc_id, c.doc_id) for c in b.sources}
+        parts = [("summary", s) for s in b.summary] + [(sec.heading, s) for sec in b.sections
+                                                         for s in sec.sentences]
+        for heading, s in parts:
+            docs = [by_n.get(n) for n in s.citations]
+            yield {"topic_id": t["id"], "topic": t["topic"], "heading": heading, "text": s.text,
+                   "docs": docs, "proxy_on_topic": any(d in t["expected"] for d in docs)}
+
+
+def agreement(sentences: list[dict], labels: Path) -> dict | None:
+    """How often the proxy agrees with the hand labels on the sentences both judge."""
+    if not labels.exists():
+        return None
+    hand = {}
+    for line in labels.read_text(encoding="utf-8").splitlines():
+        if line.strip():
+            r = json.loads(line)
+            hand[(r["topic_id"], " ".join(r["text"].split()))] = r
+    proxy = {(r["topic_id"], " ".join(r["text"].split())): r["proxy_on_topic"] for r in sentences}
+    both = [k for k in hand if k in proxy]
+    if not both:
+        return {"labelled": len(hand), "in_this_run": 0}
+    on = [hand[k]["on_topic"] for k in both]
+    aspect = [hand[k]["on_aspect"] for k in both if hand[k].get("on_aspect") is not None]
+    return {"labelled": len(hand), "in_this_run": len(both),
+            "hand_on_topic": round(sum(on) / len(on), 3),
+            "hand_on_aspect": round(sum(aspect) / len(aspect), 3) if aspect else None,
+            "proxy_agreement": round(sum(hand[k]["on_topic"] == proxy[k] for k in both) / len(both), 3)}
 
 
 def main(argv=None) -> int:
@@ -239,6 +277,10 @@ def main(argv=None) -> int:
     ap.add_argument("--fit", action="store_true", help="fit thresholds on the tune half first")
     ap.add_argument("--json", help="write the per-topic rows here")
     ap.add_argument("--index-only", action="store_true")
+    ap.add_argument("--dump", help="write every sentence (topic, heading, text, cited ids, proxy) "
+                                   "here as JSONL, e.g. to label a sample by hand")
+    ap.add_argument("--labels", default=str(ROOT / "evals" / "data" / "briefing.labels.jsonl"),
+                    help="sentences labelled by hand: agreement with the proxy is reported")
     args = ap.parse_args(argv)
     settings, store = build_index(args.n)
     if args.index_only:
@@ -265,12 +307,21 @@ def main(argv=None) -> int:
             THRESHOLDS_FILE, section_of)
         print(f"fitted in {time.time() - t0:.0f}s -> {THRESHOLDS_FILE}", file=sys.stderr)
     chosen = [t for t in topics if args.split == "all" or split_of(t["id"]) == args.split]
-    rows = run_topics(chosen, search, settings, embedder, ids, section_of=section_of)
+    built: list = []
+    rows = run_topics(chosen, search, settings, embedder, ids, section_of=section_of, keep=built)
+    sentences = list(_sentences(built, ids))
+    if args.dump:
+        with open(args.dump, "w", encoding="utf-8") as fh:
+            for r in sentences:
+                fh.write(json.dumps(r, ensure_ascii=False) + "\n")
     for r in rows:
         print(json.dumps({k: r[k] for k in ("id", "recall", "precision", "aspect_precision", "sentences", "dropped",
                                              "aspects", "sections", "open", "note")},
                          ensure_ascii=False))
     print(json.dumps({"split": args.split, **summarize(rows)}, ensure_ascii=False))
+    agree = agreement(sentences, Path(args.labels))
+    if agree:
+        print(json.dumps({"hand_labels": agree}, ensure_ascii=False))
     if args.json:
         Path(args.json).write_text(json.dumps(rows, ensure_ascii=False, indent=1), encoding="utf-8")
     return 0

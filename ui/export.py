@@ -26,7 +26,7 @@ LABELS = {
            "empty": "لم يُعثر على مقالات في الأرشيف حول هذا الموضوع ضمن الحدود المطلوبة.",
            "unknown": "غير محدد", "sep": "، ",
            "undated": "{n} بلا تاريخ", "unsourced": "{n} بلا مصدر",
-           "counts": "استُعرض {considered} مقالًا واستُشهد بـ{cited}"},
+           "counts": "{considered} مستعرضة، {cited} مستشهد بها"},
     "en": {"period": "Period", "articles": "Articles used", "publishers": "Sources",
            "summary": "Executive summary", "timeline": "Timeline", "sources": "References",
            "figures": "Key figures", "open": "Open questions the archive does not answer",

@@ -148,7 +148,8 @@ def _judge_and_select(topic, pool, judge, sj, aspects, requested, search, settin
     say(0.7, "judging sentences" if not arabic else "تقييم الجمل")
     texts = [c.text for c in cands]
     vecs = sj.vectors(texts)
-    t_scores = sj.topic_scores(texts, vecs, [c.chunks[0].title or c.text for c in cands])
+    t_scores = sj.topic_scores(texts, vecs, [c.chunks[0].title or c.text for c in cands],
+                               [f"{c.chunks[0].title}\n{c.chunks[0].text}" for c in cands])
     a_scores = sj.aspect_scores(texts, vecs, [a.name for a in aspects], [a.terms for a in aspects])
     about = {c.doc for c, t in zip(cands, t_scores) if sj.on_topic(t)}
     per_aspect: list[list[Cand]] = [[] for _ in aspects]

@@ -9,6 +9,7 @@ briefing rather than a padded one.
 from __future__ import annotations
 
 import json
+import math
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterable
@@ -125,20 +126,27 @@ class Thresholds:
     fitted per embedding model by evals.briefing_eval --fit on the dev set's tune half).
 
     topic:  w * cos(sentence, topic) + (1 - w) * cos(its article's title, topic)
-            + lex_weight * (share of the topic's terms in the sentence) must reach this (e5
-            query/passage cosines; w = sentence_weight: a sentence is about the topic when it,
-            and the article it comes from, are);
-    aspect: cos(sentence, aspect name) + lex_weight * (share of the aspect's terms) must reach
-            this, and the sentence goes to its best-fitting aspect only;
+            + lex_weight * (share of the topic's terms in the sentence)
+            + passage_lex_weight * (IDF-weighted share of the topic's terms in its passage)
+            must reach this (e5 query/passage cosines; w = sentence_weight: a sentence is about
+            the topic when it, and the article it comes from, are; the IDF, over the sentences
+            judged together, makes the topic's rare word count: in an archive about extremism,
+            «تمويل» and not «الجماعات المتطرفة» tells a financing passage);
+    aspect: cos(sentence, aspect name) + aspect_lex_weight * (share of the aspect's own terms)
+            must reach this, and the sentence goes to its best-fitting aspect only;
     min_support: sentences an aspect needs, else it is dropped (an open question when asked for);
     thin: on-topic documents under this make a briefing say the archive barely covers the topic.
-    Without a model entry (no embedder, or another model) the judgement is lexical only.
+    Without a model entry (no embedder, or another model) the judgement is lexical only: a
+    sentence needs the file's "lexical" share of the topic's terms (`topic`), or to fit an
+    aspect while its article has on-topic sentences.
     """
 
     topic: float = 0.0
     aspect: float = 0.0
     lex_weight: float = 0.1
     sentence_weight: float = 0.5
+    passage_lex_weight: float = 0.0
+    aspect_lex_weight: float = 0.0
     min_support: int = 2
     thin: int = 2
     model: str = ""  # "" = lexical only
@@ -155,13 +163,16 @@ def load_thresholds(model_id: str | None, path: Path = THRESHOLDS_FILE) -> Thres
     except (OSError, ValueError):
         data = {}
     lexical = data.get("lexical", {})
-    base = Thresholds(min_support=int(lexical.get("min_support", 2)), thin=int(lexical.get("thin", 2)))
+    base = Thresholds(topic=float(lexical.get("topic", 0.0)),
+                      min_support=int(lexical.get("min_support", 2)), thin=int(lexical.get("thin", 2)))
     entry = (data.get("models") or {}).get(model_id or "")
     if not model_id or not entry:
         return base
     return Thresholds(topic=float(entry["topic"]), aspect=float(entry["aspect"]),
                       lex_weight=float(entry.get("lex_weight", 0.1)),
                       sentence_weight=float(entry.get("sentence_weight", 0.5)),
+                      passage_lex_weight=float(entry.get("passage_lex_weight", 0.0)),
+                      aspect_lex_weight=float(entry.get("aspect_lex_weight", 0.0)),
                       min_support=int(entry.get("min_support", base.min_support)),
                       thin=int(entry.get("thin", base.thin)), model=model_id)
 
@@ -193,21 +204,36 @@ class SentenceJudge:
     def vectors(self, texts: list[str]):
         return self.embedder.embed_documents(texts) if self.embedder and texts else None
 
-    def topic_scores(self, texts: list[str], vecs, titles: list[str] | None = None) -> list[float]:
+    def topic_scores(self, texts: list[str], vecs, titles: list[str] | None = None,
+                     passages: list[str] | None = None) -> list[float]:
         words = [set(analyze(t)) for t in texts]
         lex = [self.lex(self.terms, w) for w in words]
         if vecs is None:
             return lex
+        if passages is not None and self.t.passage_lex_weight:
+            n = len(words)
+            df = {t: sum(1 for w in words if t in w) for t in self.terms}
+            idf = {t: math.log((n + 1) / (df[t] + 0.5)) for t in self.terms}
+            total = sum(idf.values()) or 1.0
+            memo: dict[str, float] = {}
+            for p in passages:
+                if p not in memo:
+                    memo[p] = sum(idf[t] for t in self.terms & set(analyze(p))) / total
+            plex = [memo[p] for p in passages]
+        else:
+            plex = [0.0] * len(texts)
         cos = _cos_rows(vecs, self._q)
         w = self.t.sentence_weight
         if titles is not None and w < 1:
             names = list(dict.fromkeys(titles))
             tv = dict(zip(names, _cos_rows(self.embedder.embed_documents(names), self._q)))
             cos = [w * float(c) + (1 - w) * float(tv[t]) for c, t in zip(cos, titles)]
-        return [float(c) + self.t.lex_weight * x for c, x in zip(cos, lex)]
+        return [float(c) + self.t.lex_weight * x + self.t.passage_lex_weight * px
+                for c, x, px in zip(cos, [self.lex(self.terms, w) for w in words], plex)]
 
     def on_topic(self, score: float) -> bool:
-        return score >= self.t.topic if self.t.dense else score > 0
+        """Dense: the fitted threshold; lexical: a share of the topic's terms (at least one)."""
+        return score >= self.t.topic if self.t.dense else score > 0 and score >= self.t.topic
 
     def aspect_scores(self, texts: list[str], vecs, names: list[str],
                       terms: list[frozenset[str]]) -> list[list[float]]:
@@ -222,7 +248,7 @@ class SentenceJudge:
         for j, name in enumerate(names):
             cos = _cos_rows(vecs, self.embedder.embed_query(name))
             for i in range(len(texts)):
-                out[i][j] = float(cos[i]) + self.t.lex_weight * lex[i][j]
+                out[i][j] = float(cos[i]) + self.t.aspect_lex_weight * lex[i][j]
         return out
 
     def fits(self, score: float) -> bool:

@@ -124,7 +124,7 @@ def test_thresholds_come_from_the_data_file(tmp_path):
     assert (t.topic, t.aspect, t.lex_weight, t.model, t.dense) == (0.8, 0.7, 0.2, "m", True)
     other = load_thresholds("another-model", p)
     assert not other.dense and other.min_support == 3
-    shipped = load_thresholds("multilingual-e5-small")
+    shipped = load_thresholds("intfloat/multilingual-e5-small")
     assert shipped.dense, "rag/briefing/thresholds.json carries fitted e5 thresholds"
 
 
@@ -140,3 +140,18 @@ def test_the_embedder_behind_a_retriever_is_found():
 
     assert embedder_of(Retriever().search) is Store.embedder
     assert embedder_of(T.search) is None
+
+
+def test_the_llm_writes_from_the_selected_on_topic_sentences():
+    from tests.briefing.test_llm_writer import Scripted
+
+    llm = Scripted(*(["تعتمد الجماعات على الشركات الواجهة [1]."] * 6))
+    b = _build(llm=llm)
+    prompts = [m[1][1] for m in llm.sent]
+    assert prompts and not any(T.OFF_TOPIC[:30] in p for p in prompts)
+    section_prompts = [p for p in prompts if "Aspect: الشركات الواجهة" in p]
+    assert section_prompts and any(f in section_prompts[0] for f in T.FRONT + (T.UNDATED[1],))
+    assert not any(h[5:40] in section_prompts[0] for h in T.HAWALA)  # only its own sentences
+    n = len(b.sources)
+    for s in list(b.summary) + [s for sec in b.sections for s in sec.sentences]:
+        assert s.citations and all(1 <= m <= n for m in s.citations)
