@@ -132,6 +132,8 @@ def to_markdown(b: Briefing) -> str:
         elif blk.kind == "heading":
             out += ["", f"## {text}", ""]
         elif blk.kind == "para":
+            if out and out[-1].startswith("- "):
+                out.append("")  # a paragraph after the header list is not part of it
             out.append(_md_escape(_plain(blk.sentences)) if blk.sentences else text)
         elif blk.kind == "item":
             out.append(f"- **{text}**: {_md_escape(_plain(blk.sentences))}")
