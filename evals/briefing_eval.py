@@ -249,6 +249,12 @@ def _sentences(built, ids):
                    "docs": docs, "proxy_on_topic": any(d in t["expected"] for d in docs)}
 
 
+def _sha1(text: str) -> str:
+    """Labels name a sentence by the SHA-1 of its whitespace-normalised text: no article text
+    in the repository."""
+    return hashlib.sha1(" ".join(text.split()).encode()).hexdigest()
+
+
 def agreement(sentences: list[dict], labels: Path) -> dict | None:
     """How often the proxy agrees with the hand labels on the sentences both judge."""
     if not labels.exists():
@@ -257,8 +263,8 @@ def agreement(sentences: list[dict], labels: Path) -> dict | None:
     for line in labels.read_text(encoding="utf-8").splitlines():
         if line.strip():
             r = json.loads(line)
-            hand[(r["topic_id"], " ".join(r["text"].split()))] = r
-    proxy = {(r["topic_id"], " ".join(r["text"].split())): r["proxy_on_topic"] for r in sentences}
+            hand[(r["topic_id"], r.get("sentence_sha1") or _sha1(r["text"]))] = r
+    proxy = {(r["topic_id"], _sha1(r["text"])): r["proxy_on_topic"] for r in sentences}
     both = [k for k in hand if k in proxy]
     if not both:
         return {"labelled": len(hand), "in_this_run": 0}
