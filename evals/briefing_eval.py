@@ -213,12 +213,16 @@ def fit(tune, search, settings, embedder, ids, out: Path, section_of=None) -> di
                 if best is None or got[0] > best[0] + 1e-9:
                     best = got
                     print(f"  {got[0]:.3f} {got[1]} {got[2]}", file=sys.stderr)
-    for aspect in [x / 100 for x in range(76, 92)]:
+    # (aspect_centroid_weight stays 0: an aspect asked for has no passages to take a centroid
+    # of, so its scores would sit on another scale than a discovered aspect's)
+    for aspect in [x / 100 for x in range(76, 88)]:
         for alw in (0.0, 0.05, 0.1):
-            got = run(**{**best[1], "aspect": aspect, "aspect_lex_weight": alw})
-            if got[0] > best[0] + 1e-9:
-                best = got
-                print(f"  {got[0]:.3f} {got[1]} {got[2]}", file=sys.stderr)
+            for margin in (0.0, 0.01, 0.02):
+                got = run(**{**best[1], "aspect": aspect, "aspect_lex_weight": alw,
+                             "aspect_margin": margin})
+                if got[0] > best[0] + 1e-9:
+                    best = got
+                    print(f"  {got[0]:.3f} {got[1]} {got[2]}", file=sys.stderr)
     _, kw, sm = best
     data = json.loads(out.read_text(encoding="utf-8")) if out.exists() else {}
     data.setdefault("lexical", {"min_support": 2, "thin": 2})
@@ -232,7 +236,8 @@ def fit(tune, search, settings, embedder, ids, out: Path, section_of=None) -> di
                        "objective": objective.__doc__.strip().replace("\n   ", ""),
                        "grid": "topic 0.800..0.895 step 0.005 x sentence_weight {0.3,0.5} x "
                                "passage_lex_weight {0,0.05,0.1} (lex_weight 0) at aspect 0.80; "
-                               "then aspect 0.76..0.91 x aspect_lex_weight {0,0.05,0.1}",
+                               "then aspect 0.76..0.87 x aspect_lex_weight {0,0.05,0.1} x "
+                               "aspect_margin {0,0.01,0.02}",
                        "date": date.today().isoformat(), "tune_figures": sm}}
     out.write_text(json.dumps(data, ensure_ascii=False, indent=1) + "\n", encoding="utf-8")
     return data

@@ -150,13 +150,17 @@ def _judge_and_select(topic, pool, judge, sj, aspects, requested, search, settin
     vecs = sj.vectors(texts)
     t_scores = sj.topic_scores(texts, vecs, [c.chunks[0].title or c.text for c in cands],
                                [f"{c.chunks[0].title}\n{c.chunks[0].text}" for c in cands])
-    a_scores = sj.aspect_scores(texts, vecs, [a.name for a in aspects], [a.terms for a in aspects])
+    member_of = [{h.chunk.id for h in a.hits} for a in aspects]
+    members = [[i for i, c in enumerate(cands) if c.chunks[0].id in ids] for ids in member_of]
+    a_scores = sj.aspect_scores(texts, vecs, [a.name for a in aspects], [a.terms for a in aspects],
+                                members)
     about = {c.doc for c, t in zip(cands, t_scores) if sj.on_topic(t)}
     per_aspect: list[list[Cand]] = [[] for _ in aspects]
     on: list[Cand] = []
     for c, t, row in zip(cands, t_scores, a_scores):
-        best = max(range(len(aspects)), key=lambda j: row[j]) if aspects else -1
-        fits = best >= 0 and sj.fits(row[best])
+        order = sorted(range(len(aspects)), key=lambda j: -row[j])
+        best = order[0] if order else -1
+        fits = best >= 0 and sj.fits(row[best], row[order[1]] if len(order) > 1 else None)
         # lexically, a sentence of an on-topic article that fits an aspect is on topic too
         ok = sj.on_topic(t) or (not sj.t.dense and fits and c.doc in about)
         if not ok:

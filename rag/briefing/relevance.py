@@ -132,8 +132,10 @@ class Thresholds:
             the topic when it, and the article it comes from, are; the IDF, over the sentences
             judged together, makes the topic's rare word count: in an archive about extremism,
             «تمويل» and not «الجماعات المتطرفة» tells a financing passage);
-    aspect: cos(sentence, aspect name) + aspect_lex_weight * (share of the aspect's own terms)
-            must reach this, and the sentence goes to its best-fitting aspect only;
+    aspect: cos(sentence, aspect) + aspect_lex_weight * (share of the aspect's own terms)
+            must reach this, ahead of the next-best aspect by aspect_margin, and the sentence
+            goes to its best-fitting aspect only (the aspect's vector: its name's, plus
+            aspect_centroid_weight times the centroid of the passages it was discovered from);
     min_support: sentences an aspect needs, else it is dropped (an open question when asked for);
     thin: on-topic documents under this make a briefing say the archive barely covers the topic.
     Without a model entry (no embedder, or another model) the judgement is lexical only: a
@@ -147,6 +149,8 @@ class Thresholds:
     sentence_weight: float = 0.5
     passage_lex_weight: float = 0.0
     aspect_lex_weight: float = 0.0
+    aspect_centroid_weight: float = 0.0
+    aspect_margin: float = 0.0
     min_support: int = 2
     thin: int = 2
     model: str = ""  # "" = lexical only
@@ -173,6 +177,8 @@ def load_thresholds(model_id: str | None, path: Path = THRESHOLDS_FILE) -> Thres
                       sentence_weight=float(entry.get("sentence_weight", 0.5)),
                       passage_lex_weight=float(entry.get("passage_lex_weight", 0.0)),
                       aspect_lex_weight=float(entry.get("aspect_lex_weight", 0.0)),
+                      aspect_centroid_weight=float(entry.get("aspect_centroid_weight", 0.0)),
+                      aspect_margin=float(entry.get("aspect_margin", 0.0)),
                       min_support=int(entry.get("min_support", base.min_support)),
                       thin=int(entry.get("thin", base.thin)), model=model_id)
 
@@ -236,20 +242,34 @@ class SentenceJudge:
         return score >= self.t.topic if self.t.dense else score > 0 and score >= self.t.topic
 
     def aspect_scores(self, texts: list[str], vecs, names: list[str],
-                      terms: list[frozenset[str]]) -> list[list[float]]:
-        """scores[i][j]: sentence i against aspect j."""
+                      terms: list[frozenset[str]],
+                      members: list[list[int]] | None = None) -> list[list[float]]:
+        """scores[i][j]: sentence i against aspect j: its name's vector, plus (weight
+        aspect_centroid_weight) the mean vector of the sentences of the passages the aspect was
+        discovered from (`members[j]`, indexes into `texts`; [] for an aspect asked for)."""
         words = [set(analyze(t)) for t in texts]
         # an aspect's own words: its name's and distinctive terms, not the topic's
         own = [frozenset(tt - self.terms) or tt for tt in terms]
         lex = [[self.lex(o, w) for o in own] for w in words]
         if vecs is None or not names:
             return lex
+        import numpy as np
+
         out = [[0.0] * len(names) for _ in texts]
         for j, name in enumerate(names):
-            cos = _cos_rows(vecs, self.embedder.embed_query(name))
+            v = np.asarray(self.embedder.embed_query(name), dtype=np.float32)
+            own_rows = (members or [[]] * len(names))[j]
+            if own_rows and self.t.aspect_centroid_weight:
+                c = np.asarray(vecs, dtype=np.float32)[own_rows].mean(axis=0)
+                v = v / (np.linalg.norm(v) or 1) + self.t.aspect_centroid_weight * c / (np.linalg.norm(c) or 1)
+            cos = _cos_rows(vecs, v)
             for i in range(len(texts)):
                 out[i][j] = float(cos[i]) + self.t.aspect_lex_weight * lex[i][j]
         return out
 
-    def fits(self, score: float) -> bool:
-        return score >= self.t.aspect if self.t.dense else score > 0
+    def fits(self, score: float, runner_up: float | None = None) -> bool:
+        """Over the aspect threshold, and (dense) ahead of the next aspect by aspect_margin."""
+        if not self.t.dense:
+            return score > 0
+        ahead = runner_up is None or score - runner_up >= self.t.aspect_margin
+        return score >= self.t.aspect and ahead

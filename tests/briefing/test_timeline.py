@@ -18,7 +18,6 @@ def test_timeline_sorted_dated_and_drawn_from_text(briefing):
 
 
 def test_timeline_events_carry_a_date_found_in_their_text(briefing):
-    pub = {d for _, d, *_ in ARTICLES}
     in_text = [e for e in briefing.timeline if e.date in {d.iso for d in find_dates(e.text)}]
     assert len(in_text) >= 3
     assert in_text == list(briefing.timeline)  # never an article's publication date
