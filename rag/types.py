@@ -145,6 +145,7 @@ class DocInfo:
 class BriefSentence:
     text: str
     citations: tuple[int, ...]  # numbers into Briefing.sources
+    passages: tuple[str, ...] = ()  # ids of the chunks it was taken from (or written from)
 
 
 @dataclass(frozen=True)
@@ -161,15 +162,29 @@ class TimelineEvent:
 
 
 @dataclass(frozen=True)
+class KeyFigure:
+    value: str  # the number with its unit as written ("80 مليون دولار", "5 في المئة")
+    text: str  # the clause it comes from
+    citations: tuple[int, ...]
+
+
+@dataclass(frozen=True)
 class Briefing:
     topic: str
     title: str
-    since: str
+    since: str  # over all cited documents' dates (or the filter's bounds)
     until: str
-    n_articles: int
+    n_articles: int  # documents cited
     source_names: tuple[str, ...]
     summary: tuple[BriefSentence, ...]
     sections: tuple[BriefSection, ...]
     timeline: tuple[TimelineEvent, ...]
     sources: tuple[Citation, ...]  # numbered by Citation.n, 1-based
     language: str = "ar"
+    n_considered: int = 0  # documents retrieved within the filters and judged
+    n_undated: int = 0  # cited documents without a date
+    n_unsourced: int = 0  # cited documents without a publisher / source
+    figures: tuple[KeyFigure, ...] = ()
+    open_questions: tuple[str, ...] = ()  # aspects asked for that the archive does not support
+    coverage_note: str = ""  # said when the archive barely covers the topic
+    dropped_aspects: tuple[str, ...] = ()  # aspects dropped for too little support (all kinds)

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterator
 
+from rag.briefing.select import clean_text
 from rag.errors import MissingExtraError, RagError
 from rag.types import Briefing, BriefSentence, Citation
 
@@ -21,18 +22,24 @@ FORMATS = ("md", "html", "docx", "pdf")
 LABELS = {
     "ar": {"period": "الفترة", "articles": "عدد المقالات", "publishers": "المصادر",
            "summary": "الملخص التنفيذي", "timeline": "الخط الزمني", "sources": "المراجع",
+           "figures": "أرقام رئيسية", "open": "أسئلة مفتوحة لا يجيب عنها الأرشيف",
            "empty": "لم يُعثر على مقالات في الأرشيف حول هذا الموضوع ضمن الحدود المطلوبة.",
-           "unknown": "غير محدد", "sep": "، "},
+           "unknown": "غير محدد", "sep": "، ",
+           "undated": "{n} بلا تاريخ", "unsourced": "{n} بلا مصدر",
+           "counts": "{considered} مستعرضة، {cited} مستشهد بها"},
     "en": {"period": "Period", "articles": "Articles used", "publishers": "Sources",
            "summary": "Executive summary", "timeline": "Timeline", "sources": "References",
+           "figures": "Key figures", "open": "Open questions the archive does not answer",
            "empty": "No articles on this topic were found in the archive within the limits asked.",
-           "unknown": "unspecified", "sep": ", "},
+           "unknown": "unspecified", "sep": ", ",
+           "undated": "{n} undated", "unsourced": "{n} without a source",
+           "counts": "{considered} considered, {cited} cited"},
 }
 
 
 @dataclass(frozen=True)
 class _Block:
-    """One unit of the outline: kind is title | meta | heading | para | item | source."""
+    """One unit of the outline: kind is title | meta | heading | para | item | bullet | source."""
 
     kind: str
     text: str = ""
@@ -50,19 +57,30 @@ def markers(citations: tuple[int, ...]) -> str:
 
 def source_line(c: Citation) -> str:
     parts = [c.title or c.doc_id, c.author, c.source, c.date[:10]]
-    return " — ".join(p for p in parts if p)
+    return clean_text(" — ".join(p for p in parts if p))
 
 
 def _outline(b: Briefing) -> Iterator[_Block]:
     lab = _labels(b)
     yield _Block("title", b.title)
-    period = " – ".join(x for x in (b.since, b.until) if x) or lab["unknown"]
+    since, until = b.since[:10], b.until[:10]
+    period = (since if since == until else " – ".join(x for x in (since, until) if x)) or lab["unknown"]
+    if b.n_undated:
+        period += f" ({lab['undated'].format(n=b.n_undated)})"
     yield _Block("meta", f"{lab['period']}: {period}")
-    yield _Block("meta", f"{lab['articles']}: {b.n_articles}")
-    if b.source_names:
-        yield _Block("meta", f"{lab['publishers']}: {lab['sep'].join(b.source_names)}")
+    counts = (lab["counts"].format(considered=b.n_considered, cited=b.n_articles)
+              if b.n_considered else str(b.n_articles))
+    yield _Block("meta", f"{lab['articles']}: {counts}")
+    if b.source_names or b.n_unsourced:
+        names = lab["sep"].join(b.source_names) or lab["unknown"]
+        if b.n_unsourced:
+            names += f" ({lab['unsourced'].format(n=b.n_unsourced)})"
+        yield _Block("meta", f"{lab['publishers']}: {names}")
+    if b.coverage_note:
+        yield _Block("para", b.coverage_note)
     if not (b.summary or b.sections):
         yield _Block("para", lab["empty"])
+        yield from _open_questions(b, lab)
         return
     if b.summary:
         yield _Block("heading", lab["summary"])
@@ -70,18 +88,30 @@ def _outline(b: Briefing) -> Iterator[_Block]:
     for sec in b.sections:
         yield _Block("heading", sec.heading)
         yield _Block("para", sentences=sec.sentences)
+    if b.figures:
+        yield _Block("heading", lab["figures"])
+        for f in b.figures:
+            yield _Block("item", f.value, sentences=(BriefSentence(f.text, f.citations),))
     if b.timeline:
         yield _Block("heading", lab["timeline"])
         for ev in b.timeline:
             yield _Block("item", ev.date, sentences=(BriefSentence(ev.text, ev.citations),))
+    yield from _open_questions(b, lab)
     if b.sources:
         yield _Block("heading", lab["sources"])
         for c in b.sources:
             yield _Block("source", source_line(c), source=c)
 
 
+def _open_questions(b: Briefing, lab: dict[str, str]) -> Iterator[_Block]:
+    if b.open_questions:
+        yield _Block("heading", lab["open"])
+        for q in b.open_questions:
+            yield _Block("bullet", q)
+
+
 def _plain(sentences: tuple[BriefSentence, ...]) -> str:
-    return " ".join(f"{s.text} {markers(s.citations)}" for s in sentences)
+    return " ".join(f"{clean_text(s.text)} {markers(s.citations)}" for s in sentences)
 
 
 # -- Markdown ----------------------------------------------------------------------------------
@@ -102,9 +132,13 @@ def to_markdown(b: Briefing) -> str:
         elif blk.kind == "heading":
             out += ["", f"## {text}", ""]
         elif blk.kind == "para":
+            if out and out[-1].startswith("- "):
+                out.append("")  # a paragraph after the header list is not part of it
             out.append(_md_escape(_plain(blk.sentences)) if blk.sentences else text)
         elif blk.kind == "item":
             out.append(f"- **{text}**: {_md_escape(_plain(blk.sentences))}")
+        elif blk.kind == "bullet":
+            out.append(f"- {text}")
         elif blk.kind == "source":
             out.append(f"{blk.source.n}. {text}")
     return "\n".join(out).strip() + "\n"
@@ -135,7 +169,7 @@ def _html_sentences(sentences: tuple[BriefSentence, ...]) -> str:
     parts = []
     for s in sentences:
         links = "".join(f'<a class="cite" href="#src-{n}">[{n}]</a>' for n in s.citations)
-        parts.append(f"{e(s.text)} {links}")
+        parts.append(f"{e(clean_text(s.text))} {links}")
     return " ".join(parts)
 
 
@@ -146,7 +180,7 @@ def to_html(b: Briefing) -> str:
     body: list[str] = []
     in_list = ""
     for blk in _outline(b):
-        wanted = {"item": "ul", "source": "ol"}.get(blk.kind, "")
+        wanted = {"item": "ul", "bullet": "ul", "source": "ol"}.get(blk.kind, "")
         if in_list and wanted != in_list:
             body.append(f"</{in_list}>")
             in_list = ""
@@ -163,6 +197,8 @@ def to_html(b: Briefing) -> str:
             body.append(f"<p>{_html_sentences(blk.sentences) if blk.sentences else e(blk.text)}</p>")
         elif blk.kind == "item":
             body.append(f'<li><span class="date" dir="ltr">{e(blk.text)}</span>: {_html_sentences(blk.sentences)}</li>')
+        elif blk.kind == "bullet":
+            body.append(f"<li>{e(blk.text)}</li>")
         elif blk.kind == "source":
             n = blk.source.n
             body.append(f'<li id="src-{n}" value="{n}">{_ltr_dates(e(blk.text))}</li>')
@@ -221,6 +257,8 @@ def to_docx(b: Briefing, path: str | Path) -> Path:
             p = doc.add_paragraph(style="List Bullet")
             p.add_run(blk.text).bold = True
             p.add_run(f": {_plain(blk.sentences)}")
+        elif blk.kind == "bullet":
+            p = doc.add_paragraph(blk.text, style="List Bullet")
         elif blk.kind == "source":
             p = doc.add_paragraph(f"[{blk.source.n}] {blk.text}")
         else:
@@ -281,6 +319,8 @@ def to_pdf(b: Briefing, path: str | Path, font: str | Path | None = None) -> Pat
             write(_plain(blk.sentences) if blk.sentences else blk.text, 12.5)
         elif blk.kind == "item":
             write(f"{blk.text}: {_plain(blk.sentences)}", 12, gap=1)
+        elif blk.kind == "bullet":
+            write(f"• {blk.text}", 12, gap=1)
         elif blk.kind == "source":
             write(f"[{blk.source.n}] {blk.text}", 11, gap=0.8)
     path = Path(path)

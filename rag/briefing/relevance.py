@@ -8,6 +8,10 @@ briefing rather than a padded one.
 """
 from __future__ import annotations
 
+import json
+import math
+from dataclasses import dataclass
+from pathlib import Path
 from typing import Iterable
 
 from rag.text.arabic import analyze
@@ -109,3 +113,163 @@ class Relevance:
         for h in out:
             self.rel.setdefault(h.chunk.id, rel[h.chunk.id])
         return out
+
+
+# -- sentences: about the topic, about their section's aspect -----------------------------------
+
+THRESHOLDS_FILE = Path(__file__).resolve().parent / "thresholds.json"
+
+
+@dataclass(frozen=True)
+class Thresholds:
+    """When a sentence is about the topic and about an aspect (rag/briefing/thresholds.json,
+    fitted per embedding model by evals.briefing_eval --fit on the dev set's tune half).
+
+    topic:  w * cos(sentence, topic) + (1 - w) * cos(its article's title, topic)
+            + lex_weight * (share of the topic's terms in the sentence)
+            + passage_lex_weight * (IDF-weighted share of the topic's terms in its passage)
+            must reach this (e5 query/passage cosines; w = sentence_weight: a sentence is about
+            the topic when it, and the article it comes from, are; the IDF, over the sentences
+            judged together, makes the topic's rare word count: in an archive about extremism,
+            «تمويل» and not «الجماعات المتطرفة» tells a financing passage);
+    aspect: cos(sentence, aspect) + aspect_lex_weight * (share of the aspect's own terms)
+            must reach this, ahead of the next-best aspect by aspect_margin, and the sentence
+            goes to its best-fitting aspect only (the aspect's vector: its name's, plus
+            aspect_centroid_weight times the centroid of the passages it was discovered from);
+    min_support: sentences an aspect needs, else it is dropped (an open question when asked for);
+    thin: on-topic documents under this make a briefing say the archive barely covers the topic.
+    Without a model entry (no embedder, or another model) the judgement is lexical only: a
+    sentence needs the file's "lexical" share of the topic's terms (`topic`), or to fit an
+    aspect while its article has on-topic sentences.
+    """
+
+    topic: float = 0.0
+    aspect: float = 0.0
+    lex_weight: float = 0.1
+    sentence_weight: float = 0.5
+    passage_lex_weight: float = 0.0
+    aspect_lex_weight: float = 0.0
+    aspect_centroid_weight: float = 0.0
+    aspect_margin: float = 0.0
+    min_support: int = 2
+    thin: int = 2
+    model: str = ""  # "" = lexical only
+
+    @property
+    def dense(self) -> bool:
+        return bool(self.model)
+
+
+def load_thresholds(model_id: str | None, path: Path = THRESHOLDS_FILE) -> Thresholds:
+    """The fitted thresholds for `model_id`; lexical-only ones when there are none for it."""
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        data = {}
+    lexical = data.get("lexical", {})
+    base = Thresholds(topic=float(lexical.get("topic", 0.0)),
+                      min_support=int(lexical.get("min_support", 2)), thin=int(lexical.get("thin", 2)))
+    entry = (data.get("models") or {}).get(model_id or "")
+    if not model_id or not entry:
+        return base
+    return Thresholds(topic=float(entry["topic"]), aspect=float(entry["aspect"]),
+                      lex_weight=float(entry.get("lex_weight", 0.1)),
+                      sentence_weight=float(entry.get("sentence_weight", 0.5)),
+                      passage_lex_weight=float(entry.get("passage_lex_weight", 0.0)),
+                      aspect_lex_weight=float(entry.get("aspect_lex_weight", 0.0)),
+                      aspect_centroid_weight=float(entry.get("aspect_centroid_weight", 0.0)),
+                      aspect_margin=float(entry.get("aspect_margin", 0.0)),
+                      min_support=int(entry.get("min_support", base.min_support)),
+                      thin=int(entry.get("thin", base.thin)), model=model_id)
+
+
+def _cos_rows(m, v):
+    import numpy as np
+
+    m = np.asarray(m, dtype=np.float32)
+    v = np.asarray(v, dtype=np.float32)
+    mn = np.linalg.norm(m, axis=1)
+    vn = float(np.linalg.norm(v)) or 1.0
+    return (m @ v) / np.where(mn == 0, 1, mn) / vn
+
+
+class SentenceJudge:
+    """Scores sentences against the topic and the aspects (see Thresholds); lexical only
+    without an embedder or fitted thresholds."""
+
+    def __init__(self, topic: str, embedder=None, thresholds: Thresholds | None = None):
+        self.topic = topic
+        self.terms = frozenset(analyze(topic))
+        self.t = thresholds or load_thresholds(getattr(embedder, "model_id", None))
+        self.embedder = embedder if self.t.dense and embedder is not None else None
+        self._q = self.embedder.embed_query(topic) if self.embedder else None
+
+    def lex(self, terms: frozenset[str], words: set[str]) -> float:
+        return len(terms & words) / len(terms) if terms else 0.0
+
+    def vectors(self, texts: list[str]):
+        return self.embedder.embed_documents(texts) if self.embedder and texts else None
+
+    def topic_scores(self, texts: list[str], vecs, titles: list[str] | None = None,
+                     passages: list[str] | None = None) -> list[float]:
+        words = [set(analyze(t)) for t in texts]
+        lex = [self.lex(self.terms, w) for w in words]
+        if vecs is None:
+            return lex
+        if passages is not None and self.t.passage_lex_weight:
+            n = len(words)
+            df = {t: sum(1 for w in words if t in w) for t in self.terms}
+            idf = {t: math.log((n + 1) / (df[t] + 0.5)) for t in self.terms}
+            total = sum(idf.values()) or 1.0
+            memo: dict[str, float] = {}
+            for p in passages:
+                if p not in memo:
+                    memo[p] = sum(idf[t] for t in self.terms & set(analyze(p))) / total
+            plex = [memo[p] for p in passages]
+        else:
+            plex = [0.0] * len(texts)
+        cos = _cos_rows(vecs, self._q)
+        w = self.t.sentence_weight
+        if titles is not None and w < 1:
+            names = list(dict.fromkeys(titles))
+            tv = dict(zip(names, _cos_rows(self.embedder.embed_documents(names), self._q)))
+            cos = [w * float(c) + (1 - w) * float(tv[t]) for c, t in zip(cos, titles)]
+        return [float(c) + self.t.lex_weight * x + self.t.passage_lex_weight * px
+                for c, x, px in zip(cos, [self.lex(self.terms, w) for w in words], plex)]
+
+    def on_topic(self, score: float) -> bool:
+        """Dense: the fitted threshold; lexical: a share of the topic's terms (at least one)."""
+        return score >= self.t.topic if self.t.dense else score > 0 and score >= self.t.topic
+
+    def aspect_scores(self, texts: list[str], vecs, names: list[str],
+                      terms: list[frozenset[str]],
+                      members: list[list[int]] | None = None) -> list[list[float]]:
+        """scores[i][j]: sentence i against aspect j: its name's vector, plus (weight
+        aspect_centroid_weight) the mean vector of the sentences of the passages the aspect was
+        discovered from (`members[j]`, indexes into `texts`; [] for an aspect asked for)."""
+        words = [set(analyze(t)) for t in texts]
+        # an aspect's own words: its name's and distinctive terms, not the topic's
+        own = [frozenset(tt - self.terms) or tt for tt in terms]
+        lex = [[self.lex(o, w) for o in own] for w in words]
+        if vecs is None or not names:
+            return lex
+        import numpy as np
+
+        out = [[0.0] * len(names) for _ in texts]
+        for j, name in enumerate(names):
+            v = np.asarray(self.embedder.embed_query(name), dtype=np.float32)
+            own_rows = (members or [[]] * len(names))[j]
+            if own_rows and self.t.aspect_centroid_weight:
+                c = np.asarray(vecs, dtype=np.float32)[own_rows].mean(axis=0)
+                v = v / (np.linalg.norm(v) or 1) + self.t.aspect_centroid_weight * c / (np.linalg.norm(c) or 1)
+            cos = _cos_rows(vecs, v)
+            for i in range(len(texts)):
+                out[i][j] = float(cos[i]) + self.t.aspect_lex_weight * lex[i][j]
+        return out
+
+    def fits(self, score: float, runner_up: float | None = None) -> bool:
+        """Over the aspect threshold, and (dense) ahead of the next aspect by aspect_margin."""
+        if not self.t.dense:
+            return score > 0
+        ahead = runner_up is None or score - runner_up >= self.t.aspect_margin
+        return score >= self.t.aspect and ahead

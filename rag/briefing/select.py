@@ -6,6 +6,7 @@ pass then gives each on-topic article left uncited its best sentence.
 """
 from __future__ import annotations
 
+import re
 from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any, Callable, Iterable
@@ -15,6 +16,17 @@ import numpy as np
 from rag.briefing.aspects import TfIdf
 from rag.text.arabic import analyze, normalize, sentences
 from rag.types import Chunk, Hit
+
+# Zero-width and bidi control characters (ZWSP/ZWNJ/ZWJ, LRM/RLM/ALM, embeddings, overrides,
+# isolates, BOM, soft hyphen) that scraped pages leave in text: invisible, they break search,
+# copying and the handout's layout, so quoted text is stripped of them.
+_INVISIBLE = re.compile("[\u00ad\u061c\u180e\u200b-\u200f\u202a-\u202e\u2060-\u2069\ufeff]")
+
+
+def clean_text(text: str) -> str:
+    """`text` without zero-width / bidi control characters, spaces collapsed."""
+    return " ".join(_INVISIBLE.sub("", text).split())
+
 
 PER_DOC = 3  # sentences one article may give the sections (coverage pass aside), many articles
 SUMMARY_MIN, SUMMARY_MAX = 3, 5
@@ -31,6 +43,7 @@ class Cand:
     vec: Any = field(default=None, repr=False)
     prel: float = 1.0  # relevance of its passage to the topic
     aspect: int = 0
+    topic_score: float = 0.0  # the sentence's own score against the topic (SentenceJudge)
 
     @property
     def doc(self) -> str:
@@ -48,7 +61,7 @@ def candidates(hits: Iterable[Hit], rel: dict[str, float] | None = None,
         c = h.chunk
         about = not topic_terms or bool(topic_terms & set(analyze(f"{c.title} {c.text}")))
         for s, e in spans(c.text):
-            text = c.text[s:e].strip()
+            text = clean_text(c.text[s:e])
             n_words = len(text.split())
             words = set(analyze(text))
             if len(words) < 4 or n_words > 70 or normalize(text) == normalize(c.title):
@@ -137,23 +150,32 @@ class Selector:
             self.take(c)
         return picked
 
-    def summary(self, per_aspect: list[list[Cand]]) -> list[Cand]:
+    def summary(self, per_aspect: list[list[Cand]], n: int | None = None) -> list[Cand]:
         """The most central sentences across aspects: each aspect's best, then the next best
-        overall, SUMMARY_MIN..SUMMARY_MAX of them (fewer only when fewer exist)."""
+        overall, SUMMARY_MIN..SUMMARY_MAX of them (fewer only when fewer exist), each from a
+        source not used yet while other sources remain."""
         pool = [c for cs in per_aspect for c in cs]
         self.score(pool)  # centrality over the whole briefing
-        n = min(max(SUMMARY_MIN, len([cs for cs in per_aspect if cs]) + 1), SUMMARY_MAX)
+        if n is None:
+            n = min(max(SUMMARY_MIN, len([cs for cs in per_aspect if cs]) + 1), SUMMARY_MAX)
         picked: list[Cand] = []
+        docs: set[str] = set()
+
+        def fresh(c: Cand) -> bool:
+            return c not in picked and c.doc not in docs
+
         for cs in per_aspect:
-            c = self.best(cs)
+            c = self.best(cs, fresh)
             if c is not None and len(picked) < n:
                 picked.append(c)
+                docs.add(c.doc)
                 self.take(c, count=False)
         while len(picked) < n:
-            c = self.best(pool, lambda c: c not in picked)
+            c = self.best(pool, fresh) or self.best(pool, lambda c: c not in picked)
             if c is None:
                 break
             picked.append(c)
+            docs.add(c.doc)
             self.take(c, count=False)
         return sorted(picked, key=lambda c: (c.aspect, -c.rel))
 

@@ -1,20 +1,19 @@
 """A briefing's timeline: events whose sentence names a date, trimmed to the clause around it.
 
-The date is the one found in the text (the event's own date), not the article's publication
-date, which stands in only for a few key articles with no dated sentence.
+The date is the one found in the text (the event's own date), never the article's publication
+date; only sentences judged on the topic are read.
 """
 from __future__ import annotations
 
 import re
 from typing import Any, Iterable
 
-from rag.briefing.select import Cand, spans
+from rag.briefing.select import Cand
 from rag.text.arabic import analyze, normalize
 from rag.text.dates import iso_date
 from rag.types import TimelineEvent
 
 TIMELINE_MAX = 15
-TIMELINE_FALLBACK = 2  # key articles whose publication date may stand in for a date in the text
 CLAUSE_WORDS = 28  # an event longer than this is cut to a window around its date
 
 
@@ -71,42 +70,33 @@ def _clause_span(text: str, start: int, end: int) -> tuple[int, int]:
 
 
 def timeline_of(cands: list[Cand], numbers: dict[str, int], find_dates) -> tuple[TimelineEvent, ...]:
-    """Events whose sentence names a date, labelled with that date and trimmed to its clause:
-    the briefing's own sentences first, then the other sentences of the passages it cites. A few
-    key articles with no dated sentence fall back on their publication date."""
+    """Events of the topic: the on-topic sentences given (the briefing's own first) that name a
+    date, labelled with that date (never the article's publication date) and trimmed to its
+    clause, deduplicated (the same clause, or the same date with mostly the same words), in
+    date order."""
     events: list[TimelineEvent] = []
     seen: set[str] = set()
+    words_at: dict[str, list[set[str]]] = {}
 
     def add(date: str, text: str, docs: Iterable[str]) -> None:
         key = normalize(text)  # two dates in one clause make one event, under the first
-        if date and text and key not in seen and len(events) < TIMELINE_MAX:
-            seen.add(key)
-            events.append(TimelineEvent(date, text, tuple(dict.fromkeys(numbers[d] for d in docs))))
+        if not (date and text) or key in seen or len(events) >= TIMELINE_MAX:
+            return
+        words = set(analyze(text))
+        for other in words_at.get(date, []):
+            if words and len(words & other) / len(words | other) >= 0.6:
+                return  # the same event told twice
+        seen.add(key)
+        words_at.setdefault(date, []).append(words)
+        events.append(TimelineEvent(date, text, tuple(dict.fromkeys(numbers[d] for d in docs))))
 
-    def dated(text: str, docs: list[str]) -> None:
-        spans: list[tuple[int, int]] = []
-        for iso, start, end in _found(find_dates, text):
-            if any(lo <= start < hi for lo, hi in spans):
+    for c in cands:
+        docs = [ch.doc_id for ch in c.chunks]
+        spans_: list[tuple[int, int]] = []
+        for iso, start, end in _found(find_dates, c.text):
+            if any(lo <= start < hi for lo, hi in spans_):
                 continue  # a date in the clause of an event already made: one event
-            add(iso, _clause(text, start, end), docs)
+            add(iso, _clause(c.text, start, end), docs)
             if start >= 0:
-                spans.append(_clause_span(text, start, end))
-
-    for c in cands:  # the briefing's own sentences first
-        dated(c.text, [ch.doc_id for ch in c.chunks])
-    chunks = list({ch.id: ch for c in cands for ch in c.chunks}.values())
-    for ch in chunks:  # then other dated sentences of the same passages
-        for s, e in spans(ch.text):
-            text = ch.text[s:e].strip()
-            if len(analyze(text)) >= 3:
-                dated(text, [ch.doc_id])
-    have = {n for ev in events for n in ev.citations}
-    fallback = 0
-    for c in sorted(cands, key=lambda c: numbers[c.doc]):  # key articles: cited first
-        if fallback >= TIMELINE_FALLBACK:
-            break
-        if numbers[c.doc] not in have and iso_date(c.chunks[0].date):
-            have.add(numbers[c.doc])
-            fallback += 1
-            add(iso_date(c.chunks[0].date), _clause(c.text, 0, 0), [c.doc])
+                spans_.append(_clause_span(c.text, start, end))
     return tuple(sorted(events, key=lambda ev: (ev.date, ev.citations)))

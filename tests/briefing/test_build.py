@@ -71,21 +71,24 @@ def test_progress_is_reported_up_to_done():
 
 
 def test_llm_path_keeps_only_verified_sentences():
+    """The LLM plans the aspects and rewrites each section from its selected sentences, given as
+    the numbered passages: a sentence without a valid marker is dropped, every kept one cites an
+    article whose sentence it was given, and a planned aspect the archive does not support is
+    an open question."""
     llm = FakeListChatModel(responses=[
-        '["من يقف وراء تهريب الآثار؟", "كيف تواجه الدولة تهريب الآثار؟"]',
+        '["شبكات التهريب المنظمة", "الآثار المنهوبة", "العملات المشفرة"]',
         "تقف شبكات منظمة وراء نهب المواقع [1]. هذه جملة بلا مصدر. وهذه بمرجع خاطئ [9].",
-        "شددت الدولة العقوبات على المهربين [1، 2].",
         "تتوسع شبكات التهريب وتواجهها الدولة بالقوانين [1].",
     ])
     b = build_briefing(TOPIC, search, Settings(), llm=llm)
-    assert [sec.heading for sec in b.sections] == ["من يقف وراء تهريب الآثار؟", "كيف تواجه الدولة تهريب الآثار؟"]
+    headings = [sec.heading for sec in b.sections]
+    assert headings and set(headings) <= {"شبكات التهريب المنظمة", "الآثار المنهوبة"}
+    assert b.open_questions == ("العملات المشفرة",)
     texts = [s.text for s in all_sentences(b)]
     assert "تقف شبكات منظمة وراء نهب المواقع." in texts
     assert not any("بلا مصدر" in t or "خاطئ" in t for t in texts)
     n = len(b.sources)
-    assert n >= 2 and all(s.citations and max(s.citations) <= n for s in all_sentences(b))
-    first = search("من يقف وراء تهريب الآثار؟", Filters(), 20)[0].chunk
-    assert b.sources[b.sections[0].sentences[0].citations[0] - 1].doc_id == first.doc_id
+    assert n >= 1 and all(s.citations and max(s.citations) <= n for s in all_sentences(b))
 
 
 def test_llm_unusable_plan_falls_back_to_discovered_aspects():

@@ -57,7 +57,7 @@ def test_chat_and_briefing_keep_and_flag_the_same_claims():
 def test_a_briefing_never_shows_a_sentence_the_rule_dropped():
     llm = FakeListChatModel(responses=[
         '["من يقف وراء تهريب الآثار؟"]',
-        "تقف شبكات منظمة وراء نهب المواقع [1][9]. تتقاسم الشبكات الأرباح [1].",
+        "تقف شبكات منظمة وراء نهب المواقع [1][19]. تتقاسم الشبكات الأرباح [1].",
         "تتوسع شبكات التهريب [1].",
     ])
     b = build_briefing(TOPIC, search, Settings(), llm=llm)
