@@ -158,7 +158,8 @@ def cmd_brief(args, settings: Settings) -> int:
 
     retriever = _archive(settings).retriever
     filters = Filters(since=args.since or "", until=args.until or "", sources=tuple(args.source or ()))
-    briefing = build_briefing(args.topic, retriever.search, settings, filters, llm=get_chat_model(settings))
+    briefing = build_briefing(args.topic, retriever.search, settings, filters, llm=get_chat_model(settings),
+                              aspects=tuple(args.aspect or ()))
     out = Path(args.out) if args.out else None
     if out is None and args.format != "md":
         out = Path(f"briefing.{args.format}")
@@ -292,6 +293,8 @@ def _parser() -> argparse.ArgumentParser:
     sp.add_argument("--since")
     sp.add_argument("--until")
     sp.add_argument("--source", action="append")
+    sp.add_argument("--aspect", action="append",
+                    help="a section the briefing should have (repeatable); unsupported ones are listed as open questions")
     sp.add_argument("--format", choices=["md", "docx", "pdf", "html"], default="md")
     sp.add_argument("--out")
     llm(sp)
