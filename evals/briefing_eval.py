@@ -33,7 +33,7 @@ NEWS = Path("/work/shared/data/news/ant5000")
 
 
 def load_topics(path: Path = TOPICS) -> list[dict]:
-    return [json.loads(l) for l in path.read_text(encoding="utf-8").splitlines() if l.strip()]
+    return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
 
 
 def split_of(topic_id: str) -> str:
@@ -42,7 +42,8 @@ def split_of(topic_id: str) -> str:
 
 
 def news_subset(topics: list[dict], n: int, news: Path = NEWS) -> list[dict]:
-    rows = [json.loads(l) for l in (news / "manifest.jsonl").read_text(encoding="utf-8").splitlines() if l.strip()]
+    rows = [json.loads(line) for line in (news / "manifest.jsonl").read_text(encoding="utf-8").splitlines()
+            if line.strip()]
     expected = {d for t in topics if t["corpus"] == "ant5000" for d in t["expected"]}
     pats = [re.compile(t["title_pattern"]) for t in topics if t.get("title_pattern")]
     chosen = [r for r in rows if r["docno"] in expected]

@@ -7,10 +7,12 @@ from __future__ import annotations
 
 import dataclasses
 import os
-import tomllib
+from collections.abc import Mapping
 from dataclasses import dataclass, field, fields
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any
+
+import tomllib
 
 from rag.errors import ConfigError
 
@@ -75,7 +77,7 @@ class Settings:
     def index_dir(self) -> Path:
         return Path(self.data_dir) / "index"
 
-    def replace(self, **changes: Any) -> "Settings":
+    def replace(self, **changes: Any) -> Settings:
         changes = {k: v for k, v in changes.items() if v is not None}
         return _coerce(dataclasses.replace(self, **changes))
 

@@ -141,7 +141,7 @@ def cmd_ask(args, settings: Settings) -> int:
         shown = list(firsts.values())
     if shown:
         print("\nأقرب المقاطع:" if answer.refused else "\nالمصادر:")
-    for i, c in enumerate(shown, 1):
+    for c in shown:
         if answer.refused:
             ch = c.chunk
             print(f"  - {ch.title} ({ch.date[:10]}, {ch.author or ch.source})")
@@ -152,8 +152,8 @@ def cmd_ask(args, settings: Settings) -> int:
 
 
 def cmd_brief(args, settings: Settings) -> int:
-    from rag.briefing.build import build_briefing
     from rag.answering.llm import get_chat_model
+    from rag.briefing.build import build_briefing
     from ui.export import export
 
     retriever = _archive(settings).retriever

@@ -9,9 +9,9 @@ from __future__ import annotations
 
 import html
 import re
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterator
 
 from rag.briefing.select import clean_text
 from rag.errors import MissingExtraError, RagError

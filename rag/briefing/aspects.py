@@ -14,8 +14,8 @@ import math
 import re
 import unicodedata
 from collections import Counter
+from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Sequence
 
 import numpy as np
 
@@ -241,7 +241,7 @@ def _names(groups: list[list[Hit]], indexes: list[list[int]], topic_terms: froze
             df, surfaces, size = per_group[gi]
             others = [(d, s) for j, (d, _, s) in enumerate(per_group) if j != gi]
 
-            def score(key: tuple[str, ...]) -> float:
+            def score(key: tuple[str, ...], df=df, size=size, others=others) -> float:
                 inside = df[key] / size
                 outside = max((d[key] / s for d, s in others), default=0.0)
                 return inside - outside + 0.05 * (len(key) - 2) + 0.01 * df[key]

@@ -19,12 +19,13 @@ how retrieval is built.
 from __future__ import annotations
 
 import math
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field, replace
-from typing import Any, Callable, Iterable, Sequence
+from typing import Any
 
 from rag.briefing.aspects import Aspect, discover_aspects
-from rag.briefing.llm_writer import plan_questions, write_cited
 from rag.briefing.figures import figures_of
+from rag.briefing.llm_writer import plan_questions, write_cited
 from rag.briefing.relevance import Relevance, SentenceJudge, Thresholds, allowed
 from rag.briefing.select import PER_DOC, Cand, Selector, candidates, clean_text, cover
 from rag.briefing.timeline import timeline_of
@@ -32,7 +33,7 @@ from rag.config import Settings
 from rag.text.arabic import analyze, is_arabic
 from rag.text.dates import find_dates as _find_dates
 from rag.text.dates import iso_date
-from rag.types import BriefSection, BriefSentence, Briefing, Chunk, Citation, Filters, Hit
+from rag.types import Briefing, BriefSection, BriefSentence, Chunk, Citation, Filters, Hit
 
 Search = Callable[[str, Filters, int], list[Hit]]
 Progress = Callable[[float, str], None]

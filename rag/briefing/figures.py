@@ -4,7 +4,7 @@ date, or without a unit or scale word, is not a figure."""
 from __future__ import annotations
 
 import re
-from typing import Callable, Iterable
+from collections.abc import Callable, Iterable
 
 from rag.briefing.timeline import _clause, _found
 from rag.text import lexicon

@@ -6,7 +6,8 @@ date; only sentences judged on the topic are read.
 from __future__ import annotations
 
 import re
-from typing import Any, Iterable
+from collections.abc import Iterable
+from typing import Any
 
 from rag.briefing.select import Cand
 from rag.text.arabic import analyze, normalize

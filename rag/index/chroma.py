@@ -4,9 +4,9 @@ data dir) or a server (HttpClient, RAG_CHROMA_URL).
 """
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Sequence
 from urllib.parse import urlparse
 
 import numpy as np

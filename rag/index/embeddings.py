@@ -17,8 +17,9 @@ from __future__ import annotations
 import json
 import os
 import sys
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any
 
 import numpy as np
 from langchain_core.embeddings import Embeddings
@@ -116,7 +117,7 @@ class _ModelTokenizer:
     def __init__(self, embedder: SentenceTransformerEmbedder):
         self._embedder = embedder
 
-    def encode(self, text: str, add_special_tokens: bool = False) -> "_ModelTokenizer._Ids":
+    def encode(self, text: str, add_special_tokens: bool = False) -> _ModelTokenizer._Ids:
         tok = self._embedder.model.tokenizer
         return self._Ids(tok(text, add_special_tokens=add_special_tokens, truncation=False)["input_ids"])
 

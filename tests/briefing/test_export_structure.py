@@ -7,8 +7,8 @@ import re
 
 import pytest
 
-from rag.config import Settings
 from rag.briefing.build import build_briefing
+from rag.config import Settings
 from tests.briefing import topical as T
 from tests.fakes import FakeEmbedder
 from tests.ui.test_export import _pdf_ready

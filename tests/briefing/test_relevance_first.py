@@ -32,7 +32,9 @@ def _texts(b):
 
 
 def _same(a: str, b: str) -> bool:
-    strip = lambda t: "".join(ch for ch in t if ch not in INVISIBLE)
+    def strip(t: str) -> str:
+        return "".join(ch for ch in t if ch not in INVISIBLE)
+
     return " ".join(strip(a).split()) == " ".join(strip(b).split())
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 import json
 
 from evals.briefing_eval import TOPICS, agreement, load_topics, score_topic, split_of, summarize
-from rag.types import BriefSection, BriefSentence, Briefing, Citation
+from rag.types import Briefing, BriefSection, BriefSentence, Citation
 
 
 def test_dev_set_shape_and_fixed_halves():
