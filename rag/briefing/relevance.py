@@ -14,8 +14,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
+from rag.index.filters import matches
 from rag.text.arabic import analyze
-from rag.text.dates import iso_date
 from rag.types import Filters, Hit
 
 # Relevance, relative to the best hits of the same search. A passage's dense signal falls from 1
@@ -27,30 +27,14 @@ REL_MIN = 0.5
 
 
 def allowed(hits: Iterable[Hit], f: Filters) -> list[Hit]:
-    """Re-apply the filters: a briefing must never cite outside the period or sources asked for.
-
-    An in-memory copy of the index's filter rules, kept small so it can give way to the index's
-    own matcher; duplicate passages are dropped as well."""
+    """Re-apply the filters with the index's own in-memory matcher (rag.index.filters.matches, the
+    twin of its SQL and Chroma translations): a briefing must never cite outside the period or
+    sources asked for, whatever `search` returned. Duplicate passages are dropped as well."""
     out, seen = [], set()
     for h in hits:
-        c = h.chunk
-        d = iso_date(c.date)
-        if c.id in seen:
-            continue
-        if (f.since or f.until) and not d:
-            continue
-        if f.since and d[:len(f.since)] < f.since[:len(d)]:
-            continue
-        if f.until and d[:len(f.until)] > f.until[:len(d)]:
-            continue
-        if f.sources and c.source not in f.sources:
-            continue
-        if f.authors and c.author not in f.authors:
-            continue
-        if f.doc_ids and c.doc_id not in f.doc_ids:
-            continue
-        seen.add(c.id)
-        out.append(h)
+        if h.chunk.id not in seen and matches(f, h.chunk):
+            seen.add(h.chunk.id)
+            out.append(h)
     return out
 
 
