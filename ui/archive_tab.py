@@ -53,7 +53,7 @@ def archive_tab(svc: Services, facet_pickers: list):
 
     def refresh(query="", page_=1):
         docs = svc.store.documents(query or "")
-        choices = [(f"{d.title or d.path} — {d.date[:10]}", d.doc_id) for d in docs]
+        choices = [(f"{d.title or render.shown_path(d.path)} — {d.date[:10]}", d.doc_id) for d in docs]
         a, s = _facet_updates(svc)
         page_ = min(max(1, int(page_ or 1)), render.page_count(len(docs)))
         return (render.render_stats(svc.store.stats()), render.render_documents(docs, page_, query=query or ""),
@@ -87,7 +87,7 @@ def archive_tab(svc: Services, facet_pickers: list):
         if not doc_id:
             return gr.update(visible=False), "", _note("اختر الوثيقة المراد حذفها أولًا.")
         d = next((d for d in svc.store.documents() if d.doc_id == doc_id), None)
-        title = (d.title or d.path) if d else doc_id
+        title = (d.title or render.shown_path(d.path)) if d else doc_id
         n = d.chunks if d else 0
         return (gr.update(visible=True),
                 f'<div class="rag-confirm" dir="rtl">ستُحذف «{render.esc(title)}» ومقاطعها ({n}) من الفهرس. أمتأكد؟</div>', "")
@@ -98,7 +98,7 @@ def archive_tab(svc: Services, facet_pickers: list):
             return (*[gr.skip()] * len(outs), gr.update(visible=False), _note(refused))
         d = next((d for d in svc.store.documents() if d.doc_id == doc_id), None)
         removed = svc.store.remove_docs([doc_id]) if doc_id else 0
-        note = (_note(f"حُذفت «{(d.title or d.path) if d else doc_id}» من الفهرس.", "ok") if removed
+        note = (_note(f"حُذفت «{(d.title or render.shown_path(d.path)) if d else doc_id}» من الفهرس.", "ok") if removed
                 else _note("لم تُحذف: الوثيقة لم تعد في الفهرس."))
         return (*refresh(query, page_), gr.update(visible=False), note)
 

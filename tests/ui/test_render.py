@@ -157,3 +157,10 @@ def test_a_source_card_warns_of_instructions_addressed_to_an_assistant():
     answer = extractive_answer("ماذا يزرع الفلاحون على ضفاف النهر؟", make_hits(INJECTION))
     html = render.render_answer(answer, "a1")
     assert "rag-instructions" in html and "تعليمات موجهة إلى مساعد" in html and "تجاهل التعليمات" in html
+
+
+def test_document_paths_are_shown_relative_to_their_archive():
+    assert render.shown_path("/srv/rag/data/uploads/20261201-101500-ab12/batch.zip/docs/a.txt") == "batch.zip/docs/a.txt"
+    assert render.shown_path("/home/amal/archive/ant5000/articles/00001_x.txt") == "articles/00001_x.txt"
+    row = DocInfo("d1", "k", "/srv/rag/data/uploads/20261201-101500-ab12/a.txt", "", "", "", "", 1, "h", "")
+    assert render.plain_rows([row])[0]["file_path"] == "a.txt"

@@ -11,6 +11,7 @@ from ui.render.archive import (  # noqa: F401
     render_documents,
     render_ingest_summary,
     render_stats,
+    shown_path,
 )
 from ui.render.chat import (  # noqa: F401
     answer_id,

@@ -2,6 +2,7 @@
 reasons in Arabic), and documents as plain rows for the API. No Gradio import."""
 from __future__ import annotations
 
+import pathlib
 import re
 from collections.abc import Iterable, Mapping, Sequence
 
@@ -32,7 +33,7 @@ def render_documents(rows: Sequence[DocInfo], page: int = 1, per_page: int = PAG
     head = "".join(f'<th class="{c}">{h}</th>' for h, c in heads)
     body = []
     for r in shown:
-        title = r.title or r.path
+        title = r.title or shown_path(r.path)
         date = _date_html(r.date, "" if r.date else date_from_name(r.path))
         body.append(f'<tr><td class="rag-col-title" dir="{direction(title)}">{esc(title)}</td>'
                     f'<td class="rag-col-date">{date}</td>'
@@ -114,9 +115,21 @@ def render_ingest_summary(summary: Mapping) -> str:
             + "</div>")
 
 
+def shown_path(path: str) -> str:
+    """A document's path as a user may see it: relative to its archive, never the server's layout.
+    An upload is named from inside its upload folder (<data_dir>/uploads/<stamp>/...); a file of an
+    ingested folder by its last two parts ("ant5000/articles/x.txt" -> "articles/x.txt")."""
+    parts = pathlib.PurePath(path).parts
+    if "uploads" in parts:
+        at = len(parts) - 1 - parts[::-1].index("uploads")
+        if len(parts) > at + 2:
+            return "/".join(parts[at + 2:])
+    return "/".join(parts[-2:]) if len(parts) >= 2 else path
+
+
 def plain_rows(rows: Iterable[DocInfo]) -> list[dict]:
     """Documents as JSON-friendly dicts (API). No "path" key: gradio_client would take such a dict
-    for a file to download."""
+    for a file to download; "file_path" is shown relative to the archive."""
     return [{"doc_id": r.doc_id, "title": r.title, "date": r.date, "author": r.author,
-             "source": r.source, "chunks": r.chunks, "file_path": r.path, "ingested_at": r.ingested_at}
+             "source": r.source, "chunks": r.chunks, "file_path": shown_path(r.path), "ingested_at": r.ingested_at}
             for r in rows]
