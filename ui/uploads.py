@@ -224,7 +224,8 @@ def ingest_uploads(settings: Settings, paths: Sequence[str | Path], *, embedder,
 
     folder, staged, skipped = _stage(settings, paths)
     staged, same = _already_indexed(store, staged)
-    summary = {"folder": str(folder), "files": [shown for _, shown in staged], "added": 0, "updated": 0,
+    # Relative to the data dir: the server's layout is not the user's business.
+    summary = {"folder": folder.resolve().relative_to(Path(settings.data_dir).resolve()).as_posix(), "files": [shown for _, shown in staged], "added": 0, "updated": 0,
                "unchanged": sum(s["docs"] for s in same), "failed": 0, "chunks": 0,
                "total_chunks": store.stats()["chunks"], "documents": [], "skipped": skipped,
                "same": [{"name": s["name"], "title": s["title"]} for s in same]}

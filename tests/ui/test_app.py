@@ -170,7 +170,8 @@ def test_ask_upload_documents_feedback_remove(settings, tmp_path):
         summary = c.predict([handle_file(str(txt)), handle_file(str(z))], api_name="/upload")
         assert summary["added"] == 2, summary
         assert {s["name"] for s in summary["skipped"]} == {"batch.zip/notes.exe"}
-        assert Path(summary["folder"]).resolve().is_relative_to(Path(settings.data_dir).resolve())
+        assert summary["folder"].startswith("uploads/") and not Path(summary["folder"]).is_absolute()
+        assert (Path(settings.data_dir) / summary["folder"]).is_dir()
         titles = {d["title"] for d in summary["documents"]}
         assert titles == {"مقال مرفوع عن المياه", "مقال مرفوع عن الطاقة"}
 
