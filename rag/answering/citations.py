@@ -149,4 +149,5 @@ def _citation(n: int, hit: Hit, quote: str) -> Citation:
     return Citation(
         n=n, chunk_id=c.id, doc_id=c.doc_id, title=c.title, date=c.date, author=c.author,
         source=c.source, text=c.text, score=hit.score, quote=quote,
+        cluster_id=c.cluster_id, also_in=c.also_in,  # wire-copy cluster (rag.index.cluster)
     )

@@ -155,22 +155,29 @@ def _assemble(topic, arabic, filters, sections, summary, find_dates, scores) -> 
     first: dict[str, Chunk] = {}
     quotes: dict[str, list[str]] = {}
 
+    by_doc: dict[str, int] = {}  # each cited document's source number (the timeline's key)
+
+    def story(ch: Chunk) -> str:  # wire copies of one story (rag.index.cluster) share a number
+        return ch.cluster_id or ch.doc_id
+
     def cite(c: Cand) -> BriefSentence:
         for ch in c.chunks:
-            numbers.setdefault(ch.doc_id, len(numbers) + 1)
-            first.setdefault(ch.doc_id, ch)
-            if c.text not in quotes.setdefault(ch.doc_id, []):
-                quotes[ch.doc_id].append(c.text)
-        return BriefSentence(c.text, tuple(dict.fromkeys(numbers[ch.doc_id] for ch in c.chunks)))
+            numbers.setdefault(story(ch), len(numbers) + 1)
+            by_doc[ch.doc_id] = numbers[story(ch)]
+            first.setdefault(story(ch), ch)
+            if c.text not in quotes.setdefault(story(ch), []):
+                quotes[story(ch)].append(c.text)
+        return BriefSentence(c.text, tuple(dict.fromkeys(numbers[story(ch)] for ch in c.chunks)))
 
     summary_s = tuple(cite(c) for c in summary)
     sections_s = tuple(BriefSection(h, tuple(cite(c) for c in cs)) for h, cs in sections)
     all_cands = [c for _, cs in sections for c in cs] + list(summary)
-    timeline = timeline_of(all_cands, numbers, find_dates)
+    timeline = timeline_of(all_cands, by_doc, find_dates)
     sources = tuple(
-        Citation(n=n, chunk_id=first[d].id, doc_id=d, title=first[d].title, date=first[d].date,
+        Citation(n=n, chunk_id=first[d].id, doc_id=first[d].doc_id, title=first[d].title, date=first[d].date,
                  author=first[d].author, source=first[d].source, text=first[d].text,
-                 score=float(scores.get(first[d].id, 0.0)), quote=" … ".join(quotes[d]))
+                 score=float(scores.get(first[d].id, 0.0)), quote=" … ".join(quotes[d]),
+                 cluster_id=first[d].cluster_id, also_in=first[d].also_in)
         for d, n in sorted(numbers.items(), key=lambda x: x[1]))
     dates = sorted(x for x in (iso_date(s.date) for s in sources) if x)
     return Briefing(
