@@ -25,6 +25,7 @@ import tempfile
 import time
 import tracemalloc
 from collections import Counter
+from email.utils import parsedate_to_datetime
 from pathlib import Path
 
 import numpy as np
@@ -56,6 +57,14 @@ BINS = [(0.3, 0.4), (0.4, 0.5), (0.5, 0.6), (0.6, 0.7), (0.7, 0.8), (0.8, 0.9), 
 def load(path: Path = DATA) -> list[dict]:
     with gzip.open(path, "rt", encoding="utf-8") as f:
         return [json.loads(line) for line in f]
+
+
+def iso(rfc2822: str) -> str:
+    """The archive's "Fri, 16 Feb 2018 22:08:10 +0400" as ISO 8601 (what the ingest readers store)."""
+    try:
+        return parsedate_to_datetime(rfc2822).isoformat(timespec="seconds")
+    except (TypeError, ValueError):
+        return ""
 
 
 def rss_mb() -> float:
@@ -211,7 +220,7 @@ def run_clusterer(arts: list[dict], p: ClusterParams, db_dir: Path, batch: int =
     t0 = time.perf_counter()
     for i in range(0, len(arts), batch):
         docs = [ClusterDoc(a["docno"], a.get("text") or "", a.get("title") or "", a.get("src") or "",
-                           (a.get("time") or "")[:16]) for a in arts[i:i + batch]]
+                           iso(a.get("time") or "")) for a in arts[i:i + batch]]
         with db.tx() as c:
             cl.assign(c, docs)
     secs = time.perf_counter() - t0
@@ -285,23 +294,38 @@ def cmd_measure(args) -> None:
     for c in chosen["largest"]:
         print(f"  {c['size']:>4}  {c['sources']}  {c['first_date']} .. {c['last_date']}  {c['title'][:70]}")
     OUT.mkdir(parents=True, exist_ok=True)
-    json.dump({"precision": prec, "rows": rows}, open(OUT / "cluster_measure.json", "w"), ensure_ascii=False, indent=1)
+    json.dump({"articles": len(arts), "precision": prec, "rows": rows}, open(OUT / "cluster_measure.json", "w"), ensure_ascii=False, indent=1)
     if args.write_params:
-        figures = {k: v for k, v in chosen.items() if k != "largest"}
-        PARAMS_FILE.write_text(json.dumps({
-            "threshold": chosen["threshold"], "num_perm": base.num_perm, "shingle": base.shingle, "seed": base.seed,
-            "method": "datasketch 2.0.0 MinHash (affine32) + MinHashLSH over word 3-shingles of "
-                      "rag.text.arabic.tokenize; estimated Jaccard >= threshold links two documents (single linkage)",
-            "data": f"ANT multi-source news, ant_multisource_all.jsonl.gz ({len(arts)} articles: skynews, alarabia, "
-                    "france24, BBC, CNN); labels: evals/data/cluster_pairs.jsonl (105 pairs, 15 per Jaccard bin)",
-            "date": time.strftime("%Y-%m-%d"),
-            "command": f"python bench/cluster_bench.py measure --thresholds {args.thresholds} --choose "
-                       f"{chosen['threshold']} --write-params",
-            "why": args.why, "precision": prec, "figures": figures, "compared": [
-                {k: r[k] for k in ("threshold", "clusters", "docs_in_multi", "recall_exact", "recall_drop_sentence",
-                                   "recall_change_sentence", "recall_byline")} for r in rows],
-        }, ensure_ascii=False, indent=1) + "\n", encoding="utf-8")
-        print(f"wrote {PARAMS_FILE}")
+        write_params(args, base, len(arts), prec, rows)
+
+
+def write_params(args, base: ClusterParams, n: int, prec: list[dict], rows: list[dict]) -> None:
+    """Record the chosen threshold, with its provenance and figures, in rag/index/cluster.json."""
+    chosen = next(r for r in rows if r["threshold"] == args.choose)
+    figures = {k: v for k, v in chosen.items() if k != "largest"}
+    PARAMS_FILE.write_text(json.dumps({
+        "threshold": chosen["threshold"], "num_perm": base.num_perm, "shingle": base.shingle, "seed": base.seed,
+        "method": "datasketch 2.0.0 MinHash (affine32) + MinHashLSH over word 3-shingles of "
+                  "rag.text.arabic.tokenize; estimated Jaccard >= threshold links two documents (single linkage)",
+        "data": f"ANT multi-source news, ant_multisource_all.jsonl.gz ({n} articles: skynews, alarabia, "
+                "france24, BBC, CNN); labels: evals/data/cluster_pairs.jsonl (105 pairs, 15 per Jaccard bin)",
+        "date": time.strftime("%Y-%m-%d"),
+        "command": "python bench/cluster_bench.py measure --thresholds "
+                   f"{','.join(str(r['threshold']) for r in rows)}; python bench/cluster_bench.py record "
+                   f"--choose {chosen['threshold']}",
+        "why": args.why, "precision": prec, "figures": figures, "compared": [
+            {k: r[k] for k in ("threshold", "clusters", "docs_in_multi", "recall_exact", "recall_drop_sentence",
+                               "recall_change_sentence", "recall_byline")} for r in rows],
+    }, ensure_ascii=False, indent=1) + "\n", encoding="utf-8")
+    print(f"wrote {PARAMS_FILE}")
+    load_params.cache_clear()
+
+
+def cmd_record(args) -> None:
+    """Write cluster.json from the last `measure` (bench/results/cluster_measure.json)."""
+    res = json.loads((OUT / "cluster_measure.json").read_text(encoding="utf-8"))
+    n = res.get("articles") or len(load())
+    write_params(args, load_params(), n, res["precision"], res["rows"])
 
 
 def main() -> None:
@@ -319,6 +343,10 @@ def main() -> None:
     m.add_argument("--seed", type=int, default=18)
     m.add_argument("--write-params", action="store_true")
     m.set_defaults(func=cmd_measure)
+    r = sub.add_parser("record", help="write cluster.json for --choose from the last measure")
+    r.add_argument("--choose", type=float, required=True)
+    r.add_argument("--why", default="")
+    r.set_defaults(func=cmd_record)
     args = ap.parse_args()
     args.func(args)
 

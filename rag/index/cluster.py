@@ -116,7 +116,10 @@ def estimate(a: np.ndarray, b: np.ndarray) -> float:
 
 
 def _minhash(sig: np.ndarray, params: ClusterParams) -> MinHash:
-    return MinHash(seed=params.seed, hashvalues=sig, scheme=SCHEME)
+    """A MinHash around stored hash values, for the LSH (the shared permutations: generating
+    them per object costs more than the rest of clustering)."""
+    t = _template(params.num_perm, params.seed)
+    return MinHash(seed=params.seed, hashvalues=sig, permutations=t.permutations, scheme=SCHEME)
 
 
 def _blob(sig: np.ndarray | None) -> bytes | None:
@@ -218,8 +221,8 @@ class Clusterer:
             old = self._detach(c, lsh, d.doc_id)
             touched |= {old} | self._resplit(c, {old})
         linked: set[str] = set()
-        if sig is not None:
-            mh = _minhash(sig, p)
+        mh = _minhash(sig, p) if sig is not None else None
+        if mh is not None:
             cand = [k for k in lsh.query(mh) if k != d.doc_id]
             for i in range(0, len(cand), 500):
                 part = cand[i:i + 500]
@@ -241,8 +244,8 @@ class Clusterer:
             touched |= linked
         c.execute("INSERT OR REPLACE INTO doc_clusters VALUES (?,?,?,?,?,?)",
                   (d.doc_id, cid, d.title, d.source, d.date, blob))
-        if sig is not None:
-            lsh.insert(d.doc_id, _minhash(sig, p), check_duplication=False)
+        if mh is not None:
+            lsh.insert(d.doc_id, mh, check_duplication=False)
         touched.add(cid)
         return touched
 
