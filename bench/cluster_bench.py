@@ -285,7 +285,7 @@ def cmd_measure(args) -> None:
     copies = near_copies(arts, args.copies, args.seed)
     rows = []
     for t in [float(x) for x in args.thresholds.split(",")]:
-        rows.append(measure_one(arts, ClusterParams(t, base.num_perm, base.shingle, base.seed), copies))
+        rows.append(measure_one(arts, ClusterParams(t, base.num_perm, base.shingle, base.seed, base.min_shingles), copies))
         print(f"threshold {t}: done in {rows[-1]['seconds']}s", flush=True)
     print(f"clusterer over {len(arts)} articles ({args.copies} originals x 4 synthetic near-copies for recall):")
     _table([{k: v for k, v in r.items() if k != "largest"} for r in rows])
@@ -305,6 +305,7 @@ def write_params(args, base: ClusterParams, n: int, prec: list[dict], rows: list
     figures = {k: v for k, v in chosen.items() if k != "largest"}
     PARAMS_FILE.write_text(json.dumps({
         "threshold": chosen["threshold"], "num_perm": base.num_perm, "shingle": base.shingle, "seed": base.seed,
+        "min_shingles": base.min_shingles,
         "method": "datasketch 2.0.0 MinHash (affine32) + MinHashLSH over word 3-shingles of "
                   "rag.text.arabic.tokenize; estimated Jaccard >= threshold links two documents (single linkage)",
         "data": f"ANT multi-source news, ant_multisource_all.jsonl.gz ({n} articles: skynews, alarabia, "

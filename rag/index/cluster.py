@@ -61,9 +61,14 @@ class ClusterParams:
     num_perm: int = 128
     shingle: int = 3  # words per shingle
     seed: int = 1
+    # Fewer shingles than this is no evidence of one story (the ANT archive holds opinion pages
+    # whose whole body is the disclaimer "** جميع المقالات المنشورة تمثل رأي كتابها فقط."): such a
+    # document gets no signature and stays alone.
+    min_shingles: int = 10
 
     def key(self) -> str:
-        return f"minhash-{SCHEME}:t={self.threshold}:p={self.num_perm}:k={self.shingle}:s={self.seed}"
+        return (f"minhash-{SCHEME}:t={self.threshold}:p={self.num_perm}:k={self.shingle}:s={self.seed}"
+                f":m={self.min_shingles}")
 
 
 @lru_cache(maxsize=1)
@@ -71,7 +76,7 @@ def load_params(path: Path = PARAMS_FILE) -> ClusterParams:
     """The shipped parameters (cluster.json: chosen and measured by bench/cluster_bench.py)."""
     data = json.loads(Path(path).read_text(encoding="utf-8"))
     return ClusterParams(float(data["threshold"]), int(data["num_perm"]), int(data["shingle"]),
-                         int(data.get("seed", 1)))
+                         int(data.get("seed", 1)), int(data.get("min_shingles", 10)))
 
 
 @dataclass(frozen=True)
@@ -100,9 +105,10 @@ def _template(num_perm: int, seed: int) -> MinHash:
 
 
 def signature(text: str, params: ClusterParams) -> np.ndarray | None:
-    """The MinHash signature (uint32[num_perm]) of the text's shingles; None for a text without words."""
+    """The MinHash signature (uint32[num_perm]) of the text's shingles; None for a text with fewer
+    than params.min_shingles of them (too short to tell a copy)."""
     sh = shingles(text, params.shingle)
-    if not sh:
+    if not sh or len(sh) < params.min_shingles:
         return None
     t = _template(params.num_perm, params.seed)
     m = MinHash(num_perm=params.num_perm, seed=params.seed, permutations=t.permutations, scheme=SCHEME)

@@ -58,6 +58,12 @@ def test_shipped_parameters_and_shingles():
     assert shingles("سد", 3) == {"سد"} and shingles("...", 3) == set() and signature("", p) is None
 
 
+def test_boilerplate_only_pages_stay_alone(store):
+    note = "** جميع المقالات المنشورة تمثل رأي كتابها فقط."  # an opinion page's whole body
+    write(store, [doc("op1", note, title="مقال أول"), doc("op2", note, title="مقال ثان")])
+    assert not same(store, "op1", "op2")
+
+
 def test_reworded_and_updated_copies_cluster_different_stories_on_the_topic_do_not(store):
     write(store, [doc("dam", DAM, "2020-03-03", source="وكالة الأنباء"),
                   doc("dam-copy", DAM_COPY, "2020-03-03", source="صحيفة الشرق"),
