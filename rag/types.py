@@ -30,6 +30,16 @@ class SourceDoc:
 
 
 @dataclass(frozen=True)
+class ClusterCopy:
+    """Another copy of the same story (rag.index.cluster): what a source card names."""
+
+    doc_id: str
+    title: str = ""
+    source: str = ""
+    date: str = ""
+
+
+@dataclass(frozen=True)
 class Chunk:
     id: str  # content hash of (doc_id, ordinal, text)
     doc_id: str
@@ -44,6 +54,10 @@ class Chunk:
     source: str = ""  # publisher or news source
     path: str = ""
     url: str = ""
+    # The document's wire-copy cluster (rag.index.cluster; "" when unclustered) and the other
+    # documents in it, oldest first.
+    cluster_id: str = ""
+    also_in: tuple[ClusterCopy, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -79,6 +93,8 @@ class Citation:
     score: float
     quote: str = ""  # the sentence(s) of `text` the answer relies on, for highlighting
     instructions: tuple[str, ...] = ()  # sentences of `text` addressed to an assistant: shown as a warning
+    cluster_id: str = ""  # the cited document's wire-copy cluster
+    also_in: tuple[ClusterCopy, ...] = ()  # the other copies of the story, not cited again
 
 
 @dataclass(frozen=True)

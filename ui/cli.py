@@ -207,6 +207,12 @@ def cmd_status(args, settings: Settings) -> int:
         for k, v in stats.items():
             if k == "lexical_last_error" and not v:
                 continue  # only worth a line when the lexical index has failed
+            if k == "largest_clusters":  # wire-copy clusters (rag.index.cluster), one line each
+                print(f"{k}:" + ("" if v else " none"))
+                for c in v:
+                    print(f"  {c['size']} copies  {'، '.join(c['sources']) or '-'}  "
+                          f"{c['first_date'][:10]}..{c['last_date'][:10]}  {c['title']}  [{c['cluster_id']}]")
+                continue
             print(f"{k}: {v}")
     return 0
 

@@ -163,4 +163,5 @@ def _citation(n: int, hit: Hit, quote: str) -> Citation:
         n=n, chunk_id=c.id, doc_id=c.doc_id, title=c.title, date=c.date, author=c.author,
         source=c.source, text=c.text, score=hit.score, quote=quote,
         instructions=tuple(c.text[a:b] for a, b in sentences(c.text) if is_instruction(c.text[a:b])),
+        cluster_id=c.cluster_id, also_in=c.also_in,  # wire-copy cluster (rag.index.cluster)
     )

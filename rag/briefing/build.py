@@ -238,13 +238,19 @@ def _assemble(topic, arabic, filters, plan: Plan, find_dates, scores, considered
     first: dict[str, Chunk] = {}
     quotes: dict[str, list[str]] = {}
 
+    by_doc: dict[str, int] = {}  # each cited document's source number (the timeline's key)
+
+    def story(ch: Chunk) -> str:  # wire copies of one story (rag.index.cluster) share a number
+        return ch.cluster_id or ch.doc_id
+
     def cite(c: Cand) -> BriefSentence:
         for ch in c.chunks:
-            numbers.setdefault(ch.doc_id, len(numbers) + 1)
-            first.setdefault(ch.doc_id, ch)
-            if c.text not in quotes.setdefault(ch.doc_id, []):
-                quotes[ch.doc_id].append(c.text)
-        return BriefSentence(clean_text(c.text), tuple(dict.fromkeys(numbers[ch.doc_id] for ch in c.chunks)),
+            numbers.setdefault(story(ch), len(numbers) + 1)
+            by_doc[ch.doc_id] = numbers[story(ch)]
+            first.setdefault(story(ch), ch)
+            if c.text not in quotes.setdefault(story(ch), []):
+                quotes[story(ch)].append(c.text)
+        return BriefSentence(clean_text(c.text), tuple(dict.fromkeys(numbers[story(ch)] for ch in c.chunks)),
                              tuple(ch.id for ch in c.chunks))
 
     summary_s = tuple(cite(c) for c in plan.summary)
@@ -252,16 +258,17 @@ def _assemble(topic, arabic, filters, plan: Plan, find_dates, scores, considered
     used = list(plan.summary) + [c for _, cs in plan.sections for c in cs]
     # timeline and figures: on-topic sentences of the cited articles, the quoted ones first
     quoted = {" ".join(c.text.split()) for c in used}
-    rest = [c for c in plan.on_topic if c.doc in numbers and " ".join(c.text.split()) not in quoted
-            and all(ch.doc_id in numbers for ch in c.chunks)]
-    timeline = timeline_of(used + rest, numbers, find_dates)
-    figures = figures_of(((clean_text(c.text), tuple(dict.fromkeys(numbers[ch.doc_id] for ch in c.chunks)))
+    rest = [c for c in plan.on_topic if c.doc in by_doc and " ".join(c.text.split()) not in quoted
+            and all(ch.doc_id in by_doc for ch in c.chunks)]
+    timeline = timeline_of(used + rest, by_doc, find_dates)
+    figures = figures_of(((clean_text(c.text), tuple(dict.fromkeys(by_doc[ch.doc_id] for ch in c.chunks)))
                           for c in used + rest), find_dates)
     sources = tuple(
-        Citation(n=n, chunk_id=first[d].id, doc_id=d, title=clean_text(first[d].title),
+        Citation(n=n, chunk_id=first[d].id, doc_id=first[d].doc_id, title=clean_text(first[d].title),
                  date=first[d].date, author=first[d].author, source=first[d].source,
                  text=first[d].text, score=float(scores.get(first[d].id, 0.0)),
-                 quote=" … ".join(clean_text(q) for q in quotes[d]))
+                 quote=" … ".join(clean_text(q) for q in quotes[d]),
+                 cluster_id=first[d].cluster_id, also_in=first[d].also_in)
         for d, n in sorted(numbers.items(), key=lambda x: x[1]))
     dates = sorted(x for x in (iso_date(s.date) for s in sources) if x)
     note = ""

@@ -10,6 +10,7 @@ ingested only once both sides hold it.
 from __future__ import annotations
 
 import json
+import dataclasses
 import sqlite3
 import time
 from pathlib import Path
@@ -21,6 +22,7 @@ from rag.config import Settings
 from rag.errors import IndexMismatchError
 from rag.index import manifest as manifest_
 from rag.index.chroma import ChromaIndex, DenseHit
+from rag.index.cluster import ClusterDoc, Clusterer
 from rag.index.lexical import LexicalIndex
 from rag.index.sqlite import Database, Transaction
 from rag.text.arabic import NORMALIZER_VERSION
@@ -44,6 +46,8 @@ class Store:
             self._sql.delete_files()
         self._sql.create_schema()
         self._lexical = LexicalIndex(self._sql)
+        self._clusters = Clusterer()  # wire-copy clusters (rag.index.cluster)
+        Clusterer.create_schema(self.db)
 
     @property
     def db(self) -> sqlite3.Connection:
@@ -142,6 +146,8 @@ class Store:
                         (ch.id, ch.doc_id, ch.ordinal, ch.start, ch.end, ch.section, ch.text))
                     lexical_rows.append((cur.lastrowid, f"{ch.title}\n{ch.section}\n{ch.text}"))
             self._lexical.add(c, lexical_rows, analyzer)
+            self._cluster_docs(c, [_cluster_doc(doc.doc_id, doc.title, doc.publisher or doc.source, doc.date,
+                                                [ch.text for ch in cs]) for doc, _, cs in items])
 
     def remove_docs(self, doc_ids: Sequence[str]) -> int:
         doc_ids = list(doc_ids)
@@ -149,7 +155,21 @@ class Store:
             return 0
         self._dense.delete_docs(doc_ids)
         with self._tx() as c:
+            self._clusters.remove(c, doc_ids)
             return self._delete_docs_sql(c, doc_ids)
+
+    def _cluster_docs(self, c: sqlite3.Connection, docs: list[ClusterDoc]) -> None:
+        """Cluster the written docs; first (re)cluster docs the clusters lack (an index older than
+        clustering, or new parameters in cluster.json), from their stored chunk texts."""
+        if self._clusters.stored_params(c) != self._clusters.params.key():
+            self._clusters.reset(c)
+        writing = {d.doc_id for d in docs}
+        missing = [r for r in c.execute(
+            "SELECT d.doc_id, d.title, d.source, d.date FROM docs d LEFT JOIN doc_clusters k "
+            "ON k.doc_id = d.doc_id WHERE k.doc_id IS NULL ORDER BY d.date, d.doc_id") if r[0] not in writing]
+        backfill = [_cluster_doc(r[0], r[1] or "", r[2] or "", r[3] or "", [t for (t,) in c.execute(
+            "SELECT text FROM chunks WHERE doc_id=? ORDER BY ordinal", (r[0],))]) for r in missing]
+        self._clusters.assign(c, backfill + docs)
 
     def _delete_docs_sql(self, c: sqlite3.Connection, doc_ids: list[str]) -> int:
         n = 0
@@ -217,6 +237,11 @@ class Store:
             for r in self.db.execute(q, part):
                 out[r[0]] = Chunk(r[0], r[1], r[2], r[3], r[4], r[5], r[6] or "", r[7] or "", r[8] or "",
                                   r[9] or "", r[10] or "", r[11] or "", r[12] or "")
+        copies = Clusterer.copies(self.db, [ch.doc_id for ch in out.values()])
+        for cid, ch in out.items():
+            if ch.doc_id in copies:
+                cluster_id, also_in = copies[ch.doc_id]
+                out[cid] = dataclasses.replace(ch, cluster_id=cluster_id, also_in=also_in)
         return out
 
     def documents(self, query: str = "") -> list[DocInfo]:
@@ -256,7 +281,15 @@ class Store:
             "chroma": self.settings.chroma_url or "embedded",
             "lexical_errors": self._lexical.errors,
             "lexical_last_error": self._lexical.last_error,
+            **Clusterer.stats(db),  # clusters, multi_doc_clusters, clustered_documents, largest_clusters
         }
+
+    def cluster_members(self, cluster_id: str) -> list[DocInfo]:
+        """The documents of one wire-copy cluster, oldest first."""
+        q = ("SELECT d.doc_id, d.key, d.path, d.title, d.date, d.author, d.source, d.n_chunks, d.content_hash, "
+             "d.ingested_at FROM docs d JOIN doc_clusters k ON k.doc_id = d.doc_id WHERE k.cluster_id=? "
+             "ORDER BY d.date, d.doc_id")
+        return [DocInfo(*r) for r in self.db.execute(q, (cluster_id,))]
 
     def facets(self) -> dict[str, list[str]]:
         """Distinct authors and sources, for the UI's filter pickers."""
@@ -270,3 +303,9 @@ class Store:
         """(ids in SQLite, ids in Chroma): equal in a consistent index."""
         sql_ids = {r[0] for r in self.db.execute("SELECT chunk_id FROM chunks")}
         return sql_ids, self._dense.ids()
+
+
+def _cluster_doc(doc_id: str, title: str, source: str, date: str, texts: list[str]) -> ClusterDoc:
+    """A document as clustering sees it: its chunk texts in order (the same text at ingest and
+    when an older index is backfilled from SQLite)."""
+    return ClusterDoc(doc_id, "\n".join(texts), title, source, date)
