@@ -9,12 +9,12 @@ ingested only once both sides hold it.
 """
 from __future__ import annotations
 
-import json
 import dataclasses
+import json
 import sqlite3
 import time
+from collections.abc import Iterable, Sequence
 from pathlib import Path
-from typing import Iterable, Sequence
 
 import numpy as np
 

@@ -5,7 +5,7 @@ ranks are the only scale the sides share. Ties break by chunk id so results are 
 """
 from __future__ import annotations
 
-from typing import Iterable, Sequence
+from collections.abc import Iterable, Sequence
 
 
 def ranks(ids: Sequence[str]) -> dict[str, int]:

@@ -10,11 +10,11 @@ from __future__ import annotations
 from dataclasses import replace
 from typing import Literal
 
-from rag.text.arabic import crosses_script, latin_script
 from rag.config import Settings
 from rag.index.store import Store
 from rag.retrieval.diversify import diversify
 from rag.retrieval.fusion import fuse, fused_order, ranks
+from rag.text.arabic import crosses_script, latin_script
 from rag.types import Filters, Hit
 
 Mode = Literal["hybrid", "dense", "lexical"]

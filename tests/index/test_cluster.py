@@ -14,7 +14,7 @@ from rag.retrieval.hybrid import HybridRetriever
 from rag.types import Answer, Citation, ClusterCopy, Hit
 from tests.fakes import FakeEmbedder
 from tests.index.docs import doc, write
-from ui.clusters import also_in_label
+from ui.render.clusters import also_in_label
 from ui.serialize import answer_json, answer_payload, search_json
 
 # An agency report on a dam, a reworded copy (another dateline and byline, two words changed),

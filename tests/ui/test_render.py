@@ -164,3 +164,14 @@ def test_document_paths_are_shown_relative_to_their_archive():
     assert render.shown_path("/home/amal/archive/ant5000/articles/00001_x.txt") == "articles/00001_x.txt"
     row = DocInfo("d1", "k", "/srv/rag/data/uploads/20261201-101500-ab12/a.txt", "", "", "", "", 1, "h", "")
     assert render.plain_rows([row])[0]["file_path"] == "a.txt"
+
+
+def test_a_source_card_names_the_other_outlets_that_carried_the_story():
+    from rag.types import ClusterCopy
+
+    copies = (ClusterCopy("d2", "نسخة", "BBC", "2018-01-02"), ClusterCopy("d3", "نسخة", "CNN", "2018-01-03"),
+              ClusterCopy("d4", "نسخة", "SkyNews", "2018-01-04"))
+    c = Citation(1, "c1", "d1", "خبر", "2018-01-01", "", "AlArabiya", "نص الخبر كما نشر.", 1.0,
+                 quote="نص الخبر كما نشر.", cluster_id="d1", also_in=copies)
+    html = render.render_answer(Answer("س؟", "نص الخبر كما نشر. [1]", "extractive", False, (c,)), "a1")
+    assert "نشرته أيضًا: BBC، CNN (+1)" in html

@@ -13,6 +13,7 @@ from collections.abc import Mapping, Sequence
 
 from rag.text.arabic import sentences
 from rag.types import Answer, Citation, Hit
+from ui.render.clusters import also_in_label
 from ui.render.common import _attr_id, _meta, direction, esc, mode_badge
 
 _MARKER = re.compile(r"\[(\d+)\]")
@@ -99,7 +100,9 @@ def source_card(c: Citation, aid: str, file_date: str = "") -> str:
             f'<div class="rag-card-head"><span class="rag-n">{c.n}</span>'
             f'<span class="rag-title">{esc(c.title or c.doc_id)}</span></div>'
             f"{_meta(c.date, c.author, c.source, file_date)}"
-            f'<div class="rag-context">{context_of(c.text, c.quote)}</div>'
+            + (f'<div class="rag-also-in">{esc(also_in_label(c.also_in, c.source, arabic=d == "rtl"))}</div>'
+               if c.also_in else "")
+            + f'<div class="rag-context">{context_of(c.text, c.quote)}</div>'
             + _instruction_warning(c, d)
             + ("" if len(c.text) <= 320 else  # a short passage is its own context: not shown twice
                f'<details class="rag-full"><summary>{full}</summary>'

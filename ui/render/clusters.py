@@ -1,6 +1,6 @@
 """Wire-copy clusters on a source card: who else carried the story (rag.index.cluster).
 
-A pure function so the card renderer (ui/render.py) and the exports can share it:
+A pure function the source card (ui.render.chat) uses:
 
     also_in_label(citation.also_in, citation.source)  ->  "نشرته أيضًا: BBC، CNN (+2)"
 """
