@@ -18,7 +18,7 @@ _CLAUSE_END = re.compile(r"(?<!\d)[.,:](?!\d)|[،؛;()\[\]«»\"!?؟]")  # not i
 _MONTHS = "|".join(lexicon.lines("months"))  # in file order: the regex tries them in turn
 DATE = re.compile(
     rf"(?:\b\d{{1,2}}\s+)?(?:{_MONTHS})\s+\d{{3,4}}|\b\d{{1,2}}[/-]\d{{1,2}}[/-]\d{{2,4}}\b"
-    r"|(?:\b(?:عام|سنه|سنة)\s+)?\b\d{3,4}(?:\s*(?:م|ه|ميلادي|للميلاد|هجري|ق\s?م)\b|\b)"  # 1057م too
+    r"|(?:\b(?:عام|سنه|سنة)\s+)?\b\d{3,4}(?:\s*(?:م|ه|ميلادي|للميلاد|هجري|ق\s?م|قبل\s+الميلاد)\b|\b)"  # 1057م too
     r"|\bالقرن\s+\S+(?:\s+(?:الميلادي|الهجري|قبل\s+الميلاد))?"
 )
 NUMBER = re.compile(r"\b\d[\d.,٬]*\s*%?(?:\s+(?:الف|مليون|مليار|الاف|ملايين))?")
@@ -116,8 +116,6 @@ def short_answer(question: str, sentence: str) -> str:
                      or _ANY_YEAR.fullmatch(m.group().strip())]
             if not found:
                 return ""
-            explicit = [m for m in found if not _BARE_NUMBER.fullmatch(m.group().strip())]
-            found = explicit if explicit and not life else found  # "مارس 2016" over a bare 2016 nearby
         if life and len(found) >= 2:  # "(1165 - 1227)": born is the first date, died the last
             m = found[0] if life.group(1) else found[-1]
         else:  # a bare year ("في عام 1970") rarely answers "how many"
