@@ -38,8 +38,10 @@ def test_search_json_shape(data_dir, capsys):
     code, out = run_json(capsys, "--data-dir", str(data_dir), "search", "برنامج مسار لإعادة التأهيل", "--k", "3", "--json")
     assert code == 0 and out["query"] == "برنامج مسار لإعادة التأهيل"
     assert [r["rank"] for r in out["results"]] == [1, 2, 3]
+    # The README's public shape: the original keys, plus the story's cluster (added, never renamed).
     assert set(out["results"][0]) == {"rank", "score", "chunk_id", "doc_id", "title", "date", "author", "source",
-                                      "section", "text"}
+                                      "section", "text", "cluster_id", "also_in"}
+    assert out["results"][0]["cluster_id"] and isinstance(out["results"][0]["also_in"], list)
     assert "مسار" in out["results"][0]["title"] + out["results"][0]["text"]
 
 
