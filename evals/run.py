@@ -141,12 +141,21 @@ def evaluate_question(q: GoldQuestion, retriever: HybridRetriever, k: int, retri
     hits = retriever.search(query, k=k, mode=retrieval)
     result = QuestionResult(id=q.id, question=q.question, answers=q.answers, context_id=q.context_id,
                             expects_refusal=q.expects_refusal,
-                            retrieved_doc_ids=tuple(gold_id(h.chunk.doc_id) for h in hits))
+                            retrieved_doc_ids=tuple(_as_gold(h.chunk, q.context_id, gold_id) for h in hits))
     if assistant is None:
         return result
     a = assistant.ask(q.question, history=turns)
     cited = tuple(CitedPassage(gold_id(c.doc_id), c.text) for c in a.citations)
     return dataclasses.replace(result, answer=a.text, refused=a.refused, cited=cited)
+
+
+def _as_gold(chunk, context_id: str | None, gold_id) -> str:
+    """The gold id a retrieved passage counts as: its document's, or the question's gold document
+    when that is a wire copy the passage stands for (retrieval shows one passage per story)."""
+    own = gold_id(chunk.doc_id)
+    if context_id and own != context_id and any(gold_id(c.doc_id) == context_id for c in chunk.also_in):
+        return context_id
+    return own
 
 
 def gold_ids_of(store: Store, wanted: set[str]):

@@ -155,6 +155,8 @@ class DocInfo:
     chunks: int
     content_hash: str
     ingested_at: str
+    cluster_id: str = ""  # its wire-copy cluster (rag.index.cluster); "" before clustering
+    cluster_size: int = 1  # documents in that cluster, this one included
 
 
 @dataclass(frozen=True)

@@ -56,7 +56,10 @@ def archive_tab(svc: Services, facet_pickers: list):
         choices = [(f"{d.title or render.shown_path(d.path)} — {d.date[:10]}", d.doc_id) for d in docs]
         a, s = _facet_updates(svc)
         page_ = min(max(1, int(page_ or 1)), render.page_count(len(docs)))
-        return (render.render_stats(svc.store.stats()), render.render_documents(docs, page_, query=query or ""),
+        copies = {d.cluster_id: svc.store.cluster_members(d.cluster_id)
+                  for d in render.page_rows(docs, page_) if d.cluster_size > 1}
+        return (render.render_stats(svc.store.stats()),
+                render.render_documents(docs, page_, query=query or "", copies=copies),
                 gr.update(choices=choices, value=None), a, s, page_)
 
     def upload(paths, request: gr.Request, progress=gr.Progress()):

@@ -245,12 +245,15 @@ class Store:
         return out
 
     def documents(self, query: str = "") -> list[DocInfo]:
-        sql = "SELECT doc_id, key, path, title, date, author, source, n_chunks, content_hash, ingested_at FROM docs"
+        """Documents with their wire-copy cluster and its size (the archive table, pruning, evals)."""
+        sql = ("SELECT d.doc_id, d.key, d.path, d.title, d.date, d.author, d.source, d.n_chunks, d.content_hash, "
+               "d.ingested_at, COALESCE(k.cluster_id, ''), COALESCE(c.size, 1) FROM docs d "
+               "LEFT JOIN doc_clusters k ON k.doc_id = d.doc_id LEFT JOIN clusters c ON c.cluster_id = k.cluster_id")
         params: list = []
         if query:
-            sql += " WHERE title LIKE ? OR author LIKE ? OR source LIKE ? OR path LIKE ?"
+            sql += " WHERE d.title LIKE ? OR d.author LIKE ? OR d.source LIKE ? OR d.path LIKE ?"
             params = [f"%{query}%"] * 4
-        sql += " ORDER BY date DESC, title"
+        sql += " ORDER BY d.date DESC, d.title"
         return [DocInfo(*r) for r in self.db.execute(sql, params)]
 
     def doc_paths(self) -> dict[str, list[str]]:

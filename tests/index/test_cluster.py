@@ -244,3 +244,22 @@ def test_a_briefing_numbers_copies_of_one_story_once():
         n for sec in b.sections for s in sec.sentences for n in s.citations} | {
         n for e in b.timeline for n in e.citations}
     assert cited <= numbers
+
+
+def test_the_archive_table_shows_a_storys_copies_and_evals_count_a_copy_as_its_story(archive):
+    """A story carried by three outlets: the table says so and lists the copies; an eval whose gold
+    document is a copy that another member stands for still counts the hit."""
+    from evals.run import _as_gold
+    from ui import render
+
+    docs = archive.documents()
+    story = [d for d in docs if d.cluster_size > 1]
+    assert {d.doc_id for d in story} == {"dam", "dam-copy", "dam-update"} and {d.cluster_size for d in story} == {3}
+    copies = {story[0].cluster_id: archive.cluster_members(story[0].cluster_id)}
+    html = render.render_documents(docs, copies=copies)
+    assert html.count("نُشرت القصة في 3 نسخ") == 3 and "سد جديد على الفرات" in html
+    assert {r["doc_id"]: r["cluster_size"] for r in render.plain_rows(docs)}["drought"] == 1
+    hit = HybridRetriever(archive.settings, archive).search("افتتاح سد جديد على نهر الفرات", k=1)[0]
+    other = next(c.doc_id for c in hit.chunk.also_in)
+    assert _as_gold(hit.chunk, other, lambda d: d) == other  # the gold copy counts as retrieved
+    assert _as_gold(hit.chunk, "drought", lambda d: d) == hit.chunk.doc_id

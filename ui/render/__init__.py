@@ -7,6 +7,7 @@ from ui.render.archive import (  # noqa: F401
     PAGE_SIZE,
     arabic_reason,
     page_count,
+    page_rows,
     plain_rows,
     render_documents,
     render_ingest_summary,

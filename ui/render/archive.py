@@ -16,11 +16,31 @@ def page_count(n_rows: int, per_page: int = PAGE_SIZE) -> int:
     return max(1, -(-n_rows // per_page))
 
 
-def render_documents(rows: Sequence[DocInfo], page: int = 1, per_page: int = PAGE_SIZE, query: str = "") -> str:
+def page_rows(rows: Sequence[DocInfo], page: int = 1, per_page: int = PAGE_SIZE) -> Sequence[DocInfo]:
+    """The rows one page of the table shows (the tab looks up their copies)."""
+    page = min(max(1, int(page or 1)), page_count(len(rows), per_page))
+    return rows[(page - 1) * per_page: page * per_page]
+
+
+def _copies_html(r: DocInfo, copies: Mapping[str, Sequence[DocInfo]]) -> str:
+    """A story carried more than once: how many copies, and each one (title, outlet, date) to open."""
+    others = [d for d in copies.get(r.cluster_id, ()) if d.doc_id != r.doc_id]
+    if r.cluster_size <= 1 or not others:
+        return ""
+    items = "".join(f'<li dir="{direction(d.title)}">{esc(d.title or shown_path(d.path))}'
+                    f' <span class="rag-copy-meta">({esc(" · ".join(x for x in (d.source, d.date[:10]) if x))})</span>'
+                    f' <code dir="ltr">{esc(d.doc_id)}</code></li>' for d in others)
+    return (f'<details class="rag-copies"><summary>نُشرت القصة في {r.cluster_size} نسخ</summary>'
+            f"<ul>{items}</ul></details>")
+
+
+def render_documents(rows: Sequence[DocInfo], page: int = 1, per_page: int = PAGE_SIZE, query: str = "",
+                     copies: Mapping[str, Sequence[DocInfo]] | None = None) -> str:
     """The archive table, one page of it: one row per document, every cell escaped, direction per
     cell. It scrolls sideways inside its own box on a narrow screen; the id column is secondary
     (hidden on phones by the stylesheet). `query`: the search that produced `rows`, so an empty
-    result says "no match" rather than "empty archive"."""
+    result says "no match" rather than "empty archive". `copies`: cluster id -> its documents, for
+    the rows whose story was carried more than once."""
     if not rows:
         if query.strip():
             return f'<div class="rag-empty" dir="rtl">لا وثيقة تطابق «{esc(query.strip())}».</div>'
@@ -35,7 +55,8 @@ def render_documents(rows: Sequence[DocInfo], page: int = 1, per_page: int = PAG
     for r in shown:
         title = r.title or shown_path(r.path)
         date = _date_html(r.date, "" if r.date else date_from_name(r.path))
-        body.append(f'<tr><td class="rag-col-title" dir="{direction(title)}">{esc(title)}</td>'
+        body.append(f'<tr><td class="rag-col-title" dir="{direction(title)}">{esc(title)}'
+                    f"{_copies_html(r, copies or {})}</td>"
                     f'<td class="rag-col-date">{date}</td>'
                     f'<td class="rag-col-author" dir="{direction(r.author)}">{esc(r.author)}</td>'
                     f'<td class="rag-col-source" dir="{direction(r.source)}">{esc(r.source)}</td>'
@@ -131,5 +152,6 @@ def plain_rows(rows: Iterable[DocInfo]) -> list[dict]:
     """Documents as JSON-friendly dicts (API). No "path" key: gradio_client would take such a dict
     for a file to download; "file_path" is shown relative to the archive."""
     return [{"doc_id": r.doc_id, "title": r.title, "date": r.date, "author": r.author,
-             "source": r.source, "chunks": r.chunks, "file_path": shown_path(r.path), "ingested_at": r.ingested_at}
+             "source": r.source, "chunks": r.chunks, "file_path": shown_path(r.path), "ingested_at": r.ingested_at,
+             "cluster_id": r.cluster_id, "cluster_size": r.cluster_size}
             for r in rows]
