@@ -15,7 +15,9 @@ from pathlib import Path
 
 from rag.briefing.select import clean_text
 from rag.errors import MissingExtraError, RagError
+from rag.text.arabic import is_arabic
 from rag.types import Briefing, BriefSentence, Citation
+from ui.render.clusters import also_in_label
 
 FORMATS = ("md", "html", "docx", "pdf")
 
@@ -56,8 +58,14 @@ def markers(citations: tuple[int, ...]) -> str:
 
 
 def source_line(c: Citation) -> str:
-    parts = [c.title or c.doc_id, c.author, c.source, c.date[:10]]
-    return clean_text(" — ".join(p for p in parts if p))
+    """A reference: title, author, outlet, date. A story carried by several outlets is listed once,
+    with its earliest date and the other outlets that carried it."""
+    dates = sorted(d[:10] for d in (c.date, *(x.date for x in c.also_in)) if d)
+    parts = [c.title or c.doc_id, c.author, c.source, dates[0] if dates else ""]
+    line = " — ".join(p for p in parts if p)
+    if c.also_in:
+        line += f" ({also_in_label(c.also_in, c.source, arabic=is_arabic(c.title + c.text))})"
+    return clean_text(line)
 
 
 def _outline(b: Briefing) -> Iterator[_Block]:

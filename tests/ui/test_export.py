@@ -118,3 +118,13 @@ def test_missing_font_names_the_package(tmp_path):
         arabic_fonts(dirs=(tmp_path,))
     with pytest.raises(MissingFontError, match="does not exist"):
         arabic_fonts(tmp_path / "none.ttf")
+
+
+def test_a_story_carried_by_several_outlets_is_one_reference_with_its_earliest_date_and_outlets():
+    from rag.types import ClusterCopy
+    from ui.export import source_line
+
+    c = Citation(1, "c1", "d1", "افتتاح سد على الفرات", "2020-03-04", "", "CNN", "نص", 1.0,
+                 also_in=(ClusterCopy("d0", "سد جديد", "BBC", "2020-03-03"),))
+    line = source_line(c)
+    assert "2020-03-03" in line and "2020-03-04" not in line and "نشرته أيضًا: BBC" in line

@@ -175,3 +175,4 @@ def test_a_source_card_names_the_other_outlets_that_carried_the_story():
                  quote="نص الخبر كما نشر.", cluster_id="d1", also_in=copies)
     html = render.render_answer(Answer("س؟", "نص الخبر كما نشر. [1]", "extractive", False, (c,)), "a1")
     assert "نشرته أيضًا: BBC، CNN (+1)" in html
+    assert html.count("rag-copy-meta") == 3 and "SkyNews · 2018-01-04" in html  # each copy, folded under the line

@@ -100,14 +100,24 @@ def source_card(c: Citation, aid: str, file_date: str = "") -> str:
             f'<div class="rag-card-head"><span class="rag-n">{c.n}</span>'
             f'<span class="rag-title">{esc(c.title or c.doc_id)}</span></div>'
             f"{_meta(c.date, c.author, c.source, file_date)}"
-            + (f'<div class="rag-also-in">{esc(also_in_label(c.also_in, c.source, arabic=d == "rtl"))}</div>'
-               if c.also_in else "")
+            + _copies(c, d)
             + f'<div class="rag-context">{context_of(c.text, c.quote)}</div>'
             + _instruction_warning(c, d)
             + ("" if len(c.text) <= 320 else  # a short passage is its own context: not shown twice
                f'<details class="rag-full"><summary>{full}</summary>'
                f'<div class="rag-passage">{highlight(c.text, c.quote)}</div></details>')
             + "</div>")
+
+
+def _copies(c: Citation, d: str) -> str:
+    """Who else carried the story, and its copies (title, outlet, date), folded under that line."""
+    if not c.also_in:
+        return ""
+    items = "".join(f'<li dir="{direction(x.title)}">{esc(x.title or x.doc_id)} '
+                    f'<span class="rag-copy-meta">({esc(" · ".join(v for v in (x.source, x.date[:10]) if v))})</span></li>'
+                    for x in c.also_in)
+    return (f'<details class="rag-also-in"><summary>{esc(also_in_label(c.also_in, c.source, arabic=d == "rtl"))}'
+            f"</summary><ul>{items}</ul></details>")
 
 
 def _instruction_warning(c: Citation, d: str) -> str:
