@@ -10,7 +10,6 @@ reported as unchanged rather than added a second time under its new upload folde
 """
 from __future__ import annotations
 
-import hashlib
 import re
 import shutil
 import stat
@@ -20,6 +19,7 @@ import zipfile
 from collections.abc import Callable, Sequence
 from pathlib import Path, PurePosixPath
 
+from ingest.pipeline import file_sha256
 from ingest.readers import SUPPORTED_SUFFIXES
 from rag.config import Settings
 
@@ -186,14 +186,6 @@ def _stage(settings: Settings, paths: Sequence[str | Path], display_names: Seque
     return folder, staged, skipped
 
 
-def _sha256(path: Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            h.update(block)
-    return h.hexdigest()
-
-
 def _already_indexed(store, staged: list[tuple[Path, str]]) -> tuple[list[tuple[Path, str]], list[dict]]:
     """Split staged files into (new ones, ones whose bytes are already indexed): a re-upload lands
     in a new folder, so the ingest's per-path check alone would add it a second time."""
@@ -206,7 +198,7 @@ def _already_indexed(store, staged: list[tuple[Path, str]]) -> tuple[list[tuple[
     titles = {d.path: d.title for d in store.documents()} if known else {}
     fresh, same = [], []
     for target, shown in staged:
-        sha = _sha256(target)
+        sha = file_sha256(target)
         if sha in known:
             same.append({"name": shown, "path": known[sha], "title": titles.get(known[sha], ""),
                          "docs": len(doc_paths.get(known[sha], ())) or 1})
