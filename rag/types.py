@@ -37,6 +37,7 @@ class ClusterCopy:
     title: str = ""
     source: str = ""
     date: str = ""
+    url: str = ""  # the copy's address, when its source gave one
 
 
 @dataclass(frozen=True)

@@ -351,10 +351,11 @@ class Clusterer:
         for i in range(0, len(cids), 500):
             part = cids[i:i + 500]
             ph = ",".join("?" * len(part))
-            q = (f"SELECT cluster_id, doc_id, title, source, date FROM doc_clusters WHERE cluster_id IN "
-                 f"(SELECT cluster_id FROM clusters WHERE cluster_id IN ({ph}) AND size > 1) ORDER BY date, doc_id")
-            for cid, doc_id, title, source, date in conn.execute(q, part):
-                members.setdefault(cid, []).append(ClusterCopy(doc_id, title or "", source or "", date or ""))
+            q = (f"SELECT k.cluster_id, k.doc_id, k.title, k.source, k.date, d.url FROM doc_clusters k "
+                 f"LEFT JOIN docs d ON d.doc_id = k.doc_id WHERE k.cluster_id IN "
+                 f"(SELECT cluster_id FROM clusters WHERE cluster_id IN ({ph}) AND size > 1) ORDER BY k.date, k.doc_id")
+            for cid, doc_id, title, source, date, url in conn.execute(q, part):
+                members.setdefault(cid, []).append(ClusterCopy(doc_id, title or "", source or "", date or "", url or ""))
         return {d: (cid, tuple(m for m in members.get(cid, ()) if m.doc_id != d)) for d, cid in cluster_of.items()}
 
     @staticmethod

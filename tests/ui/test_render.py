@@ -169,10 +169,12 @@ def test_document_paths_are_shown_relative_to_their_archive():
 def test_a_source_card_names_the_other_outlets_that_carried_the_story():
     from rag.types import ClusterCopy
 
-    copies = (ClusterCopy("d2", "نسخة", "BBC", "2018-01-02"), ClusterCopy("d3", "نسخة", "CNN", "2018-01-03"),
+    copies = (ClusterCopy("d2", "نسخة", "BBC", "2018-01-02", "https://www.bbc.com/arabic/x"),
+              ClusterCopy("d3", "نسخة", "CNN", "2018-01-03", "javascript:alert(1)"),
               ClusterCopy("d4", "نسخة", "SkyNews", "2018-01-04"))
     c = Citation(1, "c1", "d1", "خبر", "2018-01-01", "", "AlArabiya", "نص الخبر كما نشر.", 1.0,
                  quote="نص الخبر كما نشر.", cluster_id="d1", also_in=copies)
     html = render.render_answer(Answer("س؟", "نص الخبر كما نشر. [1]", "extractive", False, (c,)), "a1")
     assert "نشرته أيضًا: BBC، CNN (+1)" in html
     assert html.count("rag-copy-meta") == 3 and "SkyNews · 2018-01-04" in html  # each copy, folded under the line
+    assert 'href="https://www.bbc.com/arabic/x"' in html and "javascript:" not in html  # links to web copies only

@@ -109,11 +109,19 @@ def source_card(c: Citation, aid: str, file_date: str = "") -> str:
             + "</div>")
 
 
+def _linked_title(x) -> str:
+    """A copy's title, a link to it when its address is a web one (never a script URL)."""
+    title = esc(x.title or x.doc_id)
+    if x.url.startswith(("http://", "https://")):
+        return f'<a href="{esc(x.url)}" target="_blank" rel="noopener noreferrer">{title}</a>'
+    return title
+
+
 def _copies(c: Citation, d: str) -> str:
     """Who else carried the story, and its copies (title, outlet, date), folded under that line."""
     if not c.also_in:
         return ""
-    items = "".join(f'<li dir="{direction(x.title)}">{esc(x.title or x.doc_id)} '
+    items = "".join(f'<li dir="{direction(x.title)}">{_linked_title(x)} '
                     f'<span class="rag-copy-meta">({esc(" · ".join(v for v in (x.source, x.date[:10]) if v))})</span></li>'
                     for x in c.also_in)
     return (f'<details class="rag-also-in"><summary>{esc(also_in_label(c.also_in, c.source, arabic=d == "rtl"))}'
