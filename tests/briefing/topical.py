@@ -6,11 +6,9 @@ THRESHOLDS suit tests.fakes.FakeEmbedder (hashed bags of terms: cosine ~ shared 
 """
 from __future__ import annotations
 
-import hashlib
-
 from rag.briefing.relevance import Thresholds
-from rag.text.arabic import analyze
-from rag.types import Chunk, Filters, Hit
+from rag.types import Filters, Hit
+from tests.briefing.archive import chunks_of, term_search
 
 TOPIC = "تمويل الجماعات المتطرفة"
 ASPECTS = ("الشركات الواجهة", "الحوالات غير الرسمية", "العملات الرقمية")
@@ -35,27 +33,8 @@ ARTICLES = [
 ]
 
 
-def _chunks() -> list[Chunk]:
-    out = []
-    for doc, date, source, author, title, text in ARTICLES:
-        pos = 0
-        for i, para in enumerate(text.split("\n\n")):
-            start = text.index(para, pos)
-            pos = start + len(para)
-            cid = hashlib.sha1(f"{doc}{i}{para}".encode()).hexdigest()[:16]
-            out.append(Chunk(cid, doc, para, i, start, pos, title=title, date=date, author=author,
-                             source=source))
-    return out
-
-
-CHUNKS = _chunks()
+CHUNKS = chunks_of(ARTICLES)
 
 
 def search(query: str, filters: Filters, k: int) -> list[Hit]:
-    q = set(analyze(query))
-    hits = []
-    for c in CHUNKS:
-        shared = len(q & set(analyze(f"{c.title} {c.text}")))
-        if shared:
-            hits.append(Hit(c, float(shared)))
-    return sorted(hits, key=lambda h: (-h.score, h.chunk.id))[:k]
+    return term_search(CHUNKS, query, filters, k)

@@ -10,9 +10,9 @@ import pytest
 
 from evals.ratings import RatingStore
 from tests.ingest.test_pipeline import make_archive, write_article
+from tests.ui.conftest import CHROMIUM
 from tests.ui.test_app import running_app
 
-CHROMIUM = "/usr/bin/chromium"
 ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
 XSS_TITLE = "تقرير عن الرقابة <script>window.__xss=1</script>"
 XSS_BODY = ('تناقش هذه الورقة الرقابة على المحتوى الرقمي <img src=x onerror="window.__xss=2;alert(2)"> '
@@ -28,19 +28,11 @@ pytestmark = [
 
 
 @pytest.fixture
-def page():
-    sync_api = pytest.importorskip("playwright.sync_api", reason="playwright (python) is not installed")
-    with sync_api.sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, args=[
-            "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-            "--disable-sync", "--no-first-run"])
-        pg = browser.new_page(viewport={"width": 1280, "height": 1000}, locale="ar")
-        pg.dialogs = []
-        pg.on("dialog", lambda d: (pg.dialogs.append(d.message), d.dismiss()))
-        try:
-            yield pg
-        finally:
-            browser.close()
+def page(browser):
+    pg = browser.new_page(viewport={"width": 1280, "height": 1000}, locale="ar")
+    pg.dialogs = []
+    pg.on("dialog", lambda d: (pg.dialogs.append(d.message), d.dismiss()))
+    return pg
 
 
 def test_arabic_chat_rtl_cards_markers_and_xss_as_text(settings, tmp_path, page):
