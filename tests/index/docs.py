@@ -20,3 +20,14 @@ def write(store, docs: list[tuple[SourceDoc, list[Chunk]]]) -> None:
     chunks = [c for _, cs in docs for c in cs]
     store.write_docs([(d, "hash-" + d.doc_id, cs) for d, cs in docs],
                      store.embedder.embed_documents([c.text for c in chunks]))
+
+
+def store_of(root, docs: list[tuple[SourceDoc, list[Chunk]]]):
+    """A real Store (Chroma + SQLite) under `root` holding `docs`, with the fake embedder."""
+    from rag.config import load_settings
+    from rag.index.store import Store
+    from tests.fakes import FakeEmbedder
+
+    s = Store(load_settings(env={}, data_dir=root / "data", model_dir=root / "models"), FakeEmbedder())
+    write(s, docs)
+    return s

@@ -3,10 +3,8 @@
 import pytest
 
 from rag.index.filters import bound_until, date_num, matches, to_chroma_where, to_sql_where
-from rag.index.store import Store
 from rag.types import Filters
-from tests.fakes import FakeEmbedder
-from tests.index.docs import doc, write
+from tests.index.docs import doc, store_of
 
 TEXT = "تقرير عن الأمن والحدود في المنطقة"
 DOCS = [
@@ -41,12 +39,7 @@ FILTERS = [
 
 @pytest.fixture(scope="module")
 def store(tmp_path_factory):
-    from rag.config import load_settings
-
-    root = tmp_path_factory.mktemp("filters")
-    s = Store(load_settings(env={}, data_dir=root / "data", model_dir=root / "models"), FakeEmbedder())
-    write(s, DOCS)
-    return s
+    return store_of(tmp_path_factory.mktemp("filters"), DOCS)
 
 
 def _sql(store, f: Filters) -> set[str]:

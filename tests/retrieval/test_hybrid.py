@@ -3,12 +3,10 @@ from dataclasses import replace
 
 import pytest
 
-from rag.index.store import Store
 from rag.retrieval.fusion import fuse, fused_order
 from rag.retrieval.hybrid import HybridRetriever
 from rag.types import Filters
-from tests.fakes import FakeEmbedder
-from tests.index.docs import doc, write
+from tests.index.docs import doc, store_of
 
 DOCS = [doc("fin", "تمويل الجماعات المتطرفة عبر الجمعيات الخيرية والتبرعات", "2019-01-01", source="الحياة"),
         doc("rec", "التجنيد عبر الإنترنت ووسائل التواصل الاجتماعي للشباب", "2019-02-01", source="الأهرام"),
@@ -19,12 +17,7 @@ QUERY = "تمويل الجماعات المتطرفة"
 
 @pytest.fixture(scope="module")
 def store(tmp_path_factory):
-    from rag.config import load_settings
-
-    root = tmp_path_factory.mktemp("hybrid")
-    s = Store(load_settings(env={}, data_dir=root / "data", model_dir=root / "models"), FakeEmbedder())
-    write(s, DOCS)
-    return s
+    return store_of(tmp_path_factory.mktemp("hybrid"), DOCS)
 
 
 def test_dense_mode_uses_only_the_dense_side(store):
