@@ -59,6 +59,9 @@ class Chunk:
     # documents in it, oldest first.
     cluster_id: str = ""
     also_in: tuple[ClusterCopy, ...] = ()
+    # Sentences of this chunk that recur across the archive as boilerplate (rag.index.boilerplate),
+    # normalised: never quoted or counted as support.
+    boilerplate: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)

@@ -9,13 +9,14 @@ alone. Pure functions: the per-question state lives in rag.answering.question.
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 
 import numpy as np
 
 from rag.answering.injection import is_instruction
 from rag.answering.shortanswer import DATE, NUMBER, NUMBER_WORDS, question_type
+from rag.index.boilerplate import normal_form
 from rag.text.arabic import analyze, normalize, roots, sentences
 from rag.types import Hit
 
@@ -38,12 +39,14 @@ class Sentence:
     roots: frozenset[str] = frozenset()  # roots of its words: derivations light stemming misses
 
 
-def analyze_passage(text: str) -> Passage:
+def analyze_passage(text: str, boilerplate: Collection[str] = ()) -> Passage:
     """(sentence, its terms, its roots) for each sentence of a passage; a passage's own terms are
-    their union. Sentences addressed to an assistant (rag.answering.injection) are left out: they
-    are neither quoted nor counted as support."""
+    their union. Sentences addressed to an assistant (rag.answering.injection) and the archive's
+    boilerplate (normal forms, rag.index.boilerplate) are left out: they are neither quoted nor
+    counted as support."""
     return tuple((text[s:e], tuple(analyze(text[s:e])), frozenset(roots(text[s:e])))
-                 for s, e in sentences(text) if not is_instruction(text[s:e]))
+                 for s, e in sentences(text)
+                 if not is_instruction(text[s:e]) and not (boilerplate and normal_form(text[s:e]) in boilerplate))
 
 
 def candidates(hits: Sequence[Hit], passages: Sequence[Passage]) -> list[Sentence]:
@@ -59,7 +62,8 @@ def dense_candidates(hits: Sequence[Hit]) -> list[Sentence]:
     """The sentences (3 words or more) of the top passages, for the cross-lingual route."""
     return [Sentence(i, h.chunk.text[a:b], (), frozenset())
             for i, h in enumerate(hits[:ANSWER_HITS]) for a, b in sentences(h.chunk.text)
-            if len(h.chunk.text[a:b].split()) >= 3 and not is_instruction(h.chunk.text[a:b])]
+            if len(h.chunk.text[a:b].split()) >= 3 and not is_instruction(h.chunk.text[a:b])
+            and normal_form(h.chunk.text[a:b]) not in h.chunk.boilerplate]
 
 
 def idf(q_terms: set[str], docs: Sequence[Sequence[str]]) -> dict[str, float]:

@@ -20,13 +20,14 @@ import numpy as np
 
 from rag.config import Settings
 from rag.errors import IndexMismatchError
+from rag.index import boilerplate
 from rag.index import manifest as manifest_
 from rag.index.chroma import ChromaIndex, DenseHit
 from rag.index.cluster import ClusterDoc, Clusterer
 from rag.index.lexical import LexicalIndex
 from rag.index.sqlite import Database, Transaction
 from rag.text.arabic import NORMALIZER_VERSION
-from rag.types import Chunk, DocInfo, Filters, SourceDoc
+from rag.types import Chunk, DocInfo, Filters, Hit, SourceDoc
 
 __all__ = ["DenseHit", "Store"]
 
@@ -48,6 +49,8 @@ class Store:
         self._lexical = LexicalIndex(self._sql)
         self._clusters = Clusterer()  # wire-copy clusters (rag.index.cluster)
         Clusterer.create_schema(self.db)
+        self.db.executescript(boilerplate.SCHEMA)
+        self._boilerplate: dict[int, bool] = {}  # verdicts per sentence key, cleared on writes
 
     @property
     def db(self) -> sqlite3.Connection:
@@ -148,15 +151,41 @@ class Store:
             self._lexical.add(c, lexical_rows, analyzer)
             self._cluster_docs(c, [_cluster_doc(doc.doc_id, doc.title, doc.publisher or doc.source, doc.date,
                                                 [ch.text for ch in cs]) for doc, _, cs in items])
+            for doc, _, cs in items:
+                boilerplate.add(c, doc.doc_id, [ch.text for ch in cs])
+        self._boilerplate.clear()
 
     def remove_docs(self, doc_ids: Sequence[str]) -> int:
         doc_ids = list(doc_ids)
         if not doc_ids:
             return 0
         self._dense.delete_docs(doc_ids)
+        self._boilerplate.clear()
         with self._tx() as c:
             self._clusters.remove(c, doc_ids)
+            boilerplate.remove(c, doc_ids)
             return self._delete_docs_sql(c, doc_ids)
+
+    def index_sentences(self) -> int:
+        """Fill the sentence index of an index built before it existed (once; returns documents)."""
+        if self.db.execute("SELECT 1 FROM doc_sentences LIMIT 1").fetchone() or not self.passage_count():
+            return 0
+        texts: dict[str, list[str]] = {}
+        for doc_id, text in self.db.execute("SELECT doc_id, text FROM chunks"):
+            texts.setdefault(doc_id, []).append(text)
+        with self._tx() as c:
+            for doc_id, ts in texts.items():
+                boilerplate.add(c, doc_id, ts)
+        self._boilerplate.clear()
+        return len(texts)
+
+    def mark_boilerplate(self, hits: Sequence[Hit]) -> list[Hit]:
+        """The hits with each chunk's boilerplate sentences (rag.index.boilerplate) named."""
+        keyed = [boilerplate.keys_of([h.chunk.text]) for h in hits]
+        bad = boilerplate.judge(self.db, {k for ks in keyed for k in ks}, self._boilerplate)
+        return [dataclasses.replace(h, chunk=dataclasses.replace(
+                    h.chunk, boilerplate=tuple(boilerplate.normal_form(s) for k, s in ks.items() if k in bad)))
+                if bad & ks.keys() else h for h, ks in zip(hits, keyed)]
 
     def _cluster_docs(self, c: sqlite3.Connection, docs: list[ClusterDoc]) -> None:
         """Cluster the written docs; first (re)cluster docs the clusters lack (an index older than

@@ -70,7 +70,7 @@ class HybridRetriever:
             scores = self._reranker.score(query, [h.chunk.text for h in head])
             head = [replace(h, score=float(sc)) for h, sc in sorted(zip(head, scores), key=lambda x: -x[1])]
             hits = head + hits[len(head):]
-        return diversify(hits, k, s.per_doc_cap)
+        return self.store.mark_boilerplate(diversify(hits, k, s.per_doc_cap))
 
     def _cross_lingual(self, query: str, top_chunk_id: str) -> bool:
         """A Latin-script question whose best dense passage is Arabic: the lexical side could only
