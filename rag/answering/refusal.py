@@ -13,6 +13,7 @@ import math
 from collections.abc import Sequence
 from statistics import median
 
+from rag.answering.constraints import type_unmet, year_unmet
 from rag.answering.question import QuestionAnalysis, analyze_question
 from rag.answering.sentences import ANSWER_HITS, choice_probability, idf
 from rag.answering.weights import Models, Rule
@@ -21,7 +22,7 @@ from rag.types import Hit
 
 REFUSAL_FEATURES = ("coverage", "sentence_coverage", "root_coverage", "prefix_coverage", "agreement",
                     "dense_margin", "dense_top", "dense_gap", "n_terms", "lexical_margin",
-                    "answer_confidence", "answer_score", "sentence_cosine")
+                    "answer_confidence", "answer_score", "sentence_cosine", "year_unmet", "type_unmet")
 
 
 def refusal_features(question: str, hits: Sequence[Hit], *, answer: bool = True, embedder=None,
@@ -79,6 +80,8 @@ def features(a: QuestionAnalysis, *, answer: bool = True, cosine: bool = True) -
         "dense_gap": (sorted(dense)[-1] - sorted(dense)[-2]) if len(dense) >= 2 else 0.01,
         "n_terms": float(len(q_terms)),
         "lexical_margin": math.log(lex[0] / median(lex)) if len(lex) >= 2 and median(lex) > 0 else 0.0,
+        "year_unmet": year_unmet(a.question, top),
+        "type_unmet": type_unmet(a.kind, a.head),
     }
     if answer:
         out["answer_confidence"] = choice_probability(a.ranked)
@@ -124,4 +127,6 @@ def should_refuse(question: str, hits: Sequence[Hit], settings=None, embedder=No
         threshold = getattr(settings, "refusal_threshold", 0.0) or threshold
     ranks_sentences = any(k.startswith("answer_") for k in rule.weights)  # only if a refit weighs them
     f = features(analysis, answer=ranks_sentences, cosine=rule.cosine_model is not None)  # fallbacks: None
+    if not analysis.cross and not (f["sentence_coverage"] or f["prefix_coverage"]):
+        return True  # no sentence shares a content word (a shared root alone is too weak): nothing to quote
     return refusal_score(f, rule) < threshold

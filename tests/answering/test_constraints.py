@@ -1,0 +1,55 @@
+"""Question constraints the passages must meet: the year a question names, the type it asks for."""
+from __future__ import annotations
+
+from rag.answering.constraints import type_unmet, year_unmet, years
+from rag.answering.refusal import refusal_features, should_refuse
+from tests.answering.test_extractive import make_hits
+
+# Our own passages: a 2018 news archive on a football tournament.
+CUP = ("افتتحت بطولة الكأس القارية في موسكو عام 2018 بمشاركة 32 منتخبا. "
+       "وفاز منتخب الشمال بالمباراة النهائية بعد ركلات الترجيح.")
+BUDGET = "أعلنت الحكومة ميزانيتها الجديدة وقالت إنها تركز على التعليم والصحة."
+
+
+def test_years_are_four_digit_gregorian_years_in_either_digit_set():
+    assert years("من فاز بنهائي البطولة في ديسمبر ٢٠٢٢؟") == {"2022"}
+    assert years("موسم 2022-2023") == {"2022", "2023"}
+    assert years("بلغ العدد 12018 شخصا وسعره 2018.5") == set()
+
+
+def test_a_year_no_passage_names_is_unmet_one_they_name_is_met():
+    hits = make_hits(CUP, BUDGET)
+    assert year_unmet("من فاز بنهائي الكأس القارية عام 2022؟", hits) == 1.0
+    assert year_unmet("من فاز بنهائي الكأس القارية عام 2018؟", hits) == 0.0
+    assert year_unmet("من فاز بنهائي الكأس القارية؟", hits) == 0.0  # no year asked
+
+
+def test_a_passage_dated_in_the_asked_year_meets_it():
+    hits = make_hits(BUDGET)  # dated 2020-01-01 by make_hits, the text names no year
+    assert year_unmet("ماذا أعلنت الحكومة في ميزانية 2020؟", hits) == 0.0
+    assert year_unmet("ماذا أعلنت الحكومة في ميزانية 2021؟", hits) == 1.0
+
+
+def test_when_and_how_many_need_a_value_of_their_type_in_the_best_sentences():
+    assert type_unmet("date", ["وفاز منتخب الشمال بالمباراة النهائية بعد ركلات الترجيح."]) == 1.0
+    assert type_unmet("date", ["افتتحت البطولة في موسكو عام 2018."]) == 0.0
+    assert type_unmet("number", ["شارك في البطولة اثنان وثلاثون منتخبا"]) == 0.0  # number words count
+    assert type_unmet("number", ["افتتحت البطولة في موسكو بحضور الجمهور."]) == 1.0
+    assert type_unmet("name", ["أي جملة"]) == 0.0  # no shape to demand
+
+
+def test_the_refusal_features_carry_both_constraints():
+    hits = make_hits(CUP, BUDGET)
+    missed = refusal_features("كم منتخبا شارك في الكأس القارية عام 2022؟", hits)
+    met = refusal_features("كم منتخبا شارك في الكأس القارية عام 2018؟", hits)
+    assert missed["year_unmet"] == 1.0 and met["year_unmet"] == 0.0
+    assert met["type_unmet"] == 0.0
+
+
+def test_a_question_sharing_no_content_word_with_any_passage_is_refused_whatever_the_cosine():
+    from tests.answering.test_extractive import FixedCosineEmbedder
+
+    disclaimer = make_hits("جميع المقالات المنشورة تمثل رأي كتابها فقط.", BUDGET)
+    assert should_refuse("اكتب قصيدة عن البحر والقمر", disclaimer, embedder=FixedCosineEmbedder(0.97))
+    assert not should_refuse("ماذا أعلنت الحكومة في ميزانيتها الجديدة؟", disclaimer,
+                             embedder=FixedCosineEmbedder(0.97))
