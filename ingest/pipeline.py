@@ -95,6 +95,7 @@ def _run(settings, paths, *, prune, rebuild, embedder, store, progress, show_pro
         embedder = get_embedder(settings)
     store = store or Store(settings, embedder, rebuild=rebuild)
     store.check_manifest(store.expected_manifest(), writing=True)
+    store.index_sentences()  # an index from before the sentence index (rag.index.boilerplate)
     report = IngestReport()
 
     files: list[Path] = []

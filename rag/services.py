@@ -47,8 +47,6 @@ def open_index(settings: Settings, *, writing: bool = False, embedder=None, rebu
         if not writing:
             return store
     store.check_manifest(store.expected_manifest(), writing=writing)
-    if writing:
-        store.index_sentences()  # an index from before the sentence index (rag.index.boilerplate)
     return store
 
 
