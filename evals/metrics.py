@@ -19,6 +19,7 @@ A refused answer counts as the empty answer.
 from __future__ import annotations
 
 import math
+import re
 from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import asdict, dataclass
@@ -233,7 +234,41 @@ def aggregate(results: Sequence[QuestionResult]) -> dict:
     answered = [r for r in results if r.answer is not None]
     if answered:
         summary["answers"] = _round_all(_answer_summary(answered))
+        summary["leads"] = _round_all(lead_figures(answered))
     return summary
+
+
+LEAD_PREFIXES = ("الجواب:", "Short answer:")
+
+
+def lead_of(answer: str) -> str:
+    """The short answer an extractive answer leads with ("" when it quotes without one)."""
+    first = answer.split("\n", 1)[0].strip()
+    for prefix in LEAD_PREFIXES:
+        if first.startswith(prefix):
+            return re.sub(r"\s*\[\d+\]\s*$", "", first[len(prefix):]).strip()
+    return ""
+
+
+def lead_right(r: QuestionResult) -> bool:
+    """A lead is right when it shares a token with a gold answer and the quoted text holds the gold."""
+    lead = set(answer_tokens(lead_of(r.answer or "")))
+    quoted = (r.answer or "").split("\n", 1)[1] if "\n" in (r.answer or "") else ""
+    return bool(lead & {t for g in r.answers for t in answer_tokens(g)}) and contains_gold(quoted, r.answers)
+
+
+def lead_figures(answered: Sequence[QuestionResult]) -> dict:
+    """Per question type (date, number, name, place): how often an answered question leads with
+    a short answer, and how often that lead is right."""
+    from rag.answering.shortanswer import question_type
+
+    out: dict[str, float | None] = {}
+    for kind in ("date", "number", "name", "place"):
+        pool = [r for r in answered if not r.expects_refusal and not r.refused and question_type(r.question) == kind]
+        led = [r for r in pool if lead_of(r.answer or "")]
+        out[f"{kind}_led"] = len(led) / len(pool) if pool else None
+        out[f"{kind}_precision"] = sum(map(lead_right, led)) / len(led) if led else None
+    return out
 
 
 def _answer_summary(answered: Sequence[QuestionResult]) -> dict:

@@ -171,7 +171,7 @@ def test_refusal_metrics():
 
 def test_aggregate_shape_and_values():
     s = aggregate(RESULTS)
-    assert set(s) == {"n_questions", "retrieval", "answers"}
+    assert set(s) == {"n_questions", "retrieval", "answers", "leads"}
     assert set(s["retrieval"]) == {"recall@1", "recall@5", "recall@10", "mrr@10", "ndcg@10"}
     assert set(s["answers"]) == {"contains_gold", "f1", "citation_precision", "citation_recall",
                                  "refusal_recall", "false_refusal_rate"}
@@ -277,3 +277,22 @@ def test_shared_gold_files_load():
     assert all(q.context_id for q in questions if not q.expects_refusal)
     contexts = {c.context_id for c in load_contexts(SHARED_QA / "arcd.contexts.jsonl")}
     assert {q.context_id for q in questions if q.context_id} <= contexts
+
+
+def test_lead_figures_per_question_type_hand_computed():
+    from dataclasses import replace
+
+    from evals.metrics import lead_figures, lead_of
+
+    def asked(q, answer, golds=("1945",)):
+        return replace(_r(q, golds, None, [], answer=answer), question=q)
+
+    right = asked("متى تأسست الجامعة؟", "الجواب: 1945 [1]\nتأسست الجامعة عام 1945. [1]")
+    wrong = asked("متى افتتح المقر؟", "الجواب: 1950 [1]\nافتتح المقر عام 1950 وتأسست عام 1945. [1]")
+    bare = asked("متى انضمت الدولة؟", "انضمت الدولة عام 1945. [1]")
+    who = asked("من أسس المدرسة؟", "الجواب: أحمد شوقي [1]\nأسس أحمد شوقي المدرسة. [1]", ("أحمد شوقي",))
+    assert lead_of(right.answer) == "1945" and lead_of(bare.answer) == ""
+    f = lead_figures([right, wrong, bare, who])
+    assert f["date_led"] == 2 / 3 and f["date_precision"] == 1 / 2
+    assert f["name_led"] == 1.0 and f["name_precision"] == 1.0
+    assert f["number_led"] is None and f["place_precision"] is None
