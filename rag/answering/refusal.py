@@ -22,7 +22,7 @@ from rag.types import Hit
 
 REFUSAL_FEATURES = ("coverage", "sentence_coverage", "root_coverage", "prefix_coverage", "agreement",
                     "dense_margin", "dense_top", "dense_gap", "n_terms", "lexical_margin",
-                    "answer_confidence", "answer_score", "sentence_cosine", "year_unmet", "type_unmet")
+                    "answer_confidence", "answer_score", "sentence_cosine", "year_unmet", "type_unmet", "absent_share")
 
 
 def refusal_features(question: str, hits: Sequence[Hit], *, answer: bool = True, embedder=None,
@@ -80,6 +80,7 @@ def features(a: QuestionAnalysis, *, answer: bool = True, cosine: bool = True) -
         "dense_gap": (sorted(dense)[-1] - sorted(dense)[-2]) if len(dense) >= 2 else 0.01,
         "n_terms": float(len(q_terms)),
         "lexical_margin": math.log(lex[0] / median(lex)) if len(lex) >= 2 and median(lex) > 0 else 0.0,
+        "absent_share": _absent_share(q_terms, passages, weights, total),
         "year_unmet": year_unmet(a.question, top),
         "type_unmet": type_unmet(a.kind, a.head),
     }
@@ -90,6 +91,15 @@ def features(a: QuestionAnalysis, *, answer: bool = True, cosine: bool = True) -
     head = [s.text for s in a.dense_candidates()] if cosine and a.cross else a.head
     out["sentence_cosine"] = float(a.cosines(head).max()) if head and cosine else 0.0
     return out
+
+
+def _absent_share(q_terms: set[str], passages, weights: dict[str, float], total: float) -> float:
+    """The IDF share of the question's terms that no retrieved passage holds, even inside a longer
+    word (light stemming leaves "بمشارك" for "شارك"): a question about a dog's name over passages
+    that never say "dog" is not answered by them."""
+    seen = set().union(*passages) if passages else set()
+    text = " ".join(seen)
+    return sum(weights.get(t, 0.0) for t in q_terms if t not in seen and t not in text) / total
 
 
 def refusal_score(features: dict[str, float], rule: Rule) -> float:

@@ -53,3 +53,10 @@ def test_a_question_sharing_no_content_word_with_any_passage_is_refused_whatever
     assert should_refuse("اكتب قصيدة عن البحر والقمر", disclaimer, embedder=FixedCosineEmbedder(0.97))
     assert not should_refuse("ماذا أعلنت الحكومة في ميزانيتها الجديدة؟", disclaimer,
                              embedder=FixedCosineEmbedder(0.97))
+
+
+def test_the_share_of_question_words_no_passage_holds():
+    hits = make_hits(CUP, BUDGET)
+    assert refusal_features("كم منتخبا شارك في الكأس القارية؟", hits)["absent_share"] == 0.0
+    missing = refusal_features("ما اسم الكلب الذي رافق منتخب الشمال في الكأس القارية؟", hits)["absent_share"]
+    assert 0.0 < missing < 1.0
