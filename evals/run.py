@@ -134,7 +134,7 @@ def evaluate_question(q: GoldQuestion, retriever: HybridRetriever, k: int, retri
     gold set's id for that document."""
     turns = [(role, text) for h in history for role, text in (("user", h), ("assistant", ""))]
     query = q.question
-    if turns and assistant is not None:
+    if turns:  # retrieval-only runs search what the default (extractive) chain would search
         from rag.answering.condense import condense_extractive
 
         query = condense_extractive(q.question, turns)

@@ -32,3 +32,23 @@ def test_a_folder_archive_is_evaluated_by_the_ids_in_its_file_names(settings, tm
     run = run_eval(settings, q, embedder=FakeEmbedder(), k=2, answers=True)
     assert run.summary["retrieval"]["recall@1"] == 1.0
     assert set(run.splits) <= {"tune", "check"} and sum(s["n_questions"] for s in run.splits.values()) == 2
+
+
+def test_a_retrieval_only_run_searches_a_follow_up_as_the_chain_would():
+    from evals.gold import GoldQuestion
+    from evals.run import evaluate_question
+    from rag.answering.condense import condense_extractive
+
+    class Recorder:  # records what is searched; the condensation itself is the real one
+        queries: list = []
+
+        def search(self, query, k, mode):
+            self.queries.append(query)
+            return []
+
+    first = "كيف تمول الجماعات المتطرفة نفسها؟"
+    follow = GoldQuestion("b", "وما دور الفدية؟", ("الفدية",), "d", follows="a")
+    r = Recorder()
+    evaluate_question(follow, r, 5, "hybrid", None, history=[first])
+    assert r.queries == [condense_extractive(follow.question, [("user", first), ("assistant", "")])]
+    assert r.queries[0] != follow.question
