@@ -74,6 +74,7 @@ class Settings:
     trusted_proxies: tuple[str, ...] = ()  # reverse proxies whose X-Forwarded-For names the client
     insecure_no_login: bool = False  # allow a non-loopback host without auth (warned on every start)
     upload_max_mb: int = 50
+    answer_retention_days: int = 30  # issued answers (ratings.sqlite) kept this long unless rated; 0: for ever
 
     @property
     def index_dir(self) -> Path:

@@ -72,7 +72,7 @@ class Services:
         archive = open_archive(settings, embedder=embedder, require=False)
         if assistant is None:
             assistant = make_assistant(settings, archive)
-        ratings = RatingStore(ratings_path(settings))
+        ratings = RatingStore(ratings_path(settings), settings.answer_retention_days)
         roots("تمهيد")  # loads the root stemmer (nltk, ~1 s) now rather than on the first question
         return cls(settings, archive.store, archive.embedder, archive.retriever, assistant, ratings,
                    ConversationStore(history_path(settings.data_dir)), parse_users(settings.auth))

@@ -6,7 +6,8 @@ config file or environment dump never reveals a password; comparison is constant
 unknown user costs the same hashing work as a known one so timing does not reveal user names.
 
 Roles, each including the one before: reader (ask, rate, see their own ratings and feedback),
-editor (+ upload and remove documents), admin (+ see everyone's ratings and feedback). Without a
+editor (+ upload and remove documents, run a question set from a server path), admin (+ see
+everyone's ratings and feedback). Without a
 login there is one operator and they are admin. Failed logins are limited per user name and
 client address, and per address (ui.login_limit).
 """
@@ -29,7 +30,8 @@ ROLES = ("reader", "editor", "admin")
 # setups keep that; seeing everyone's feedback (admin) is new and must be granted explicitly.
 DEFAULT_ROLE = "editor"
 NO_LOGIN_ROLE = "admin"  # no login: the one local operator
-ACTIONS = {"ask": "reader", "rate": "reader", "upload": "editor", "remove": "editor", "see_all": "admin"}
+ACTIONS = {"ask": "reader", "rate": "reader", "upload": "editor", "remove": "editor", "evaluate": "editor",
+           "see_all": "admin"}
 
 
 def can(role: str, action: str) -> bool:
@@ -40,7 +42,8 @@ def can(role: str, action: str) -> bool:
 
 _DOING = {"upload": ("upload documents", "رفع الوثائق"), "remove": ("remove documents", "حذف الوثائق"),
           "see_all": ("see everyone's ratings and feedback", "رؤية تقييمات الجميع"),
-          "ask": ("ask", "السؤال"), "rate": ("rate answers", "تقييم الإجابات")}
+          "ask": ("ask", "السؤال"), "rate": ("rate answers", "تقييم الإجابات"),
+          "evaluate": ("run a question set (it reads files on the server)", "تشغيل مجموعة أسئلة")}
 
 
 def denied(role: str, action: str) -> str:

@@ -249,6 +249,44 @@ def test_the_page_hides_upload_and_removal_from_readers_and_fixes_the_rater(sett
     assert eval_load(SimpleNamespace(username="ada"))[1]["visible"] is True
 
 
+def test_running_a_question_set_needs_the_editor_role_on_the_server(settings, tmp_path):
+    import gradio as gr
+
+    from tests.fakes import FakeEmbedder
+    from ui.app import build_app
+
+    secret = tmp_path / "server-only.questions.jsonl"
+    secret.write_text(json.dumps({"id": "s1", "question": "ما الخبر؟", "answers": ["x"], "context_id": "c1"},
+                                 ensure_ascii=False) + "\n", encoding="utf-8")
+    contexts = tmp_path / "server-only.contexts.jsonl"
+    contexts.write_text(json.dumps({"context_id": "c1", "title": "خبر", "text": "نص الخبر عن المياه في النيل."},
+                                   ensure_ascii=False) + "\n", encoding="utf-8")
+    secured = settings.replace(auth=(entry("rita", "r1", "reader"), entry("ed", "e1", "editor")))
+    fns = build_app(secured, embedder=FakeEmbedder()).fns
+    fns = list(fns.values()) if isinstance(fns, dict) else list(fns)
+    on_run = next(f.fn for f in fns if getattr(f.fn, "__name__", "") == "on_run")
+    eval_load = [f.fn for f in fns if getattr(f.fn, "__name__", "") == "on_load"][-1]
+    args = (str(secret), None, str(contexts), None, "lexical", "arabic", 5, 0, False)
+    with pytest.raises(gr.Error, match="permission denied: to run a question set.*editor role"):
+        on_run(*args, SimpleNamespace(username="rita"), progress=lambda *a, **k: None)
+    run, summary, rows, *_ = on_run(*args, SimpleNamespace(username="ed"), progress=lambda *a, **k: None)
+    assert run.summary["n_questions"] == 1 and rows[0][0] == "s1"
+    *_, box, note = eval_load(SimpleNamespace(username="rita"))
+    assert box["visible"] is False and note["visible"] is True and "editor" in note["value"]
+    assert eval_load(SimpleNamespace(username="ed"))[-2]["visible"] is True
+
+
+def test_the_app_keeps_answers_as_long_as_the_setting_says(settings):
+    from rag.config import load_settings
+    from tests.fakes import FakeEmbedder
+    from ui.app import Services
+
+    assert settings.answer_retention_days == 30
+    assert load_settings(env={"RAG_ANSWER_RETENTION_DAYS": "7"}).answer_retention_days == 7
+    svc = Services.build(settings.replace(answer_retention_days=7), embedder=FakeEmbedder())
+    assert svc.ratings.answer_retention_days == 7
+
+
 # -- the launched app with logins ---------------------------------------------------------------
 @pytest.mark.slow
 def test_roles_feedback_and_visibility_through_the_api(settings, tmp_path):
