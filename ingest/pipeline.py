@@ -162,7 +162,8 @@ def _ingest_file(path, label, store, settings, embedder, report, pending, seen_i
         log.warning("%s: some of its documents are missing or were replaced by another source; "
                     "re-reading it to repair them", path)
 
-    seen, failures = set(), 0
+    seen: dict[str, tuple[str, int | None]] = {}  # this file's record keys -> (content hash, line)
+    failures = 0
     for item in load_file(path, max_bytes=settings.max_document_mb << 20):
         if isinstance(item, FileFailure):
             report.failures.append(item)
@@ -173,12 +174,18 @@ def _ingest_file(path, label, store, settings, embedder, report, pending, seen_i
             report.failures.append(FileFailure(str(path), "no text left after cleaning; nothing to index", doc.line))
             failures += 1
             continue
+        h = content_hash(doc)
+        if doc.key in seen:  # one file giving one id twice: the first record is kept
+            first_hash, first_line = seen[doc.key]
+            if first_hash != h:
+                report.failures.append(FileFailure(str(path), _repeat_reason(doc.doc_id, first_line), doc.line))
+                failures += 1
+            continue  # the same record twice is nothing new
+        seen[doc.key] = (h, doc.line)
         doc, notice, took_back = assign_id(store, seen_ids, doc, recorded, label)
         if notice is not None:
             report.notices.append(notice)
         seen_ids[doc.doc_id] = (doc.key, doc.path)
-        seen.add(doc.key)
-        h = content_hash(doc)
         old = store.doc_hashes([doc.key]).get(doc.key)
         if old == h:
             report.unchanged += 1
@@ -195,12 +202,18 @@ def _ingest_file(path, label, store, settings, embedder, report, pending, seen_i
     if not seen and failures:
         return  # a wholly unreadable file keeps whatever the index already had from it
     if not failures:
-        gone = known - seen
+        gone = known - seen.keys()
         if gone:
             ids = [r[0] for r in store.db.execute(
                 f"SELECT doc_id FROM docs WHERE key IN ({','.join('?' * len(gone))})", sorted(gone))]
             report.removed += store.remove_docs(ids)
         pending.files.append((key_path, st.st_size, st.st_mtime_ns, sha, frozenset(seen)))
+
+
+def _repeat_reason(record_id: str, first_line: int | None) -> str:
+    at = f"line {first_line}" if first_line else "an earlier record"
+    return (f"record id {record_id!r} was already given by {at} of this file, which is kept; "
+            "give each record its own id")
 
 
 def _docs_intact(known: set[str], recorded: set[str] | None) -> bool:

@@ -163,3 +163,15 @@ def test_the_cli_reports_a_clash_as_a_notice_by_file_and_line_and_exits_0(settin
     [n] = json.loads(capsys.readouterr().out)["notices"]
     assert (n["path"], n["line"], n["record_id"], n["doc_id"], n["kept"]) == (
         str(b.resolve()), 1, "1", "b.jsonl#1", str(a.resolve()))
+
+
+def test_an_id_repeated_within_one_file_keeps_the_first_record_and_reports_the_other(settings, tmp_path):
+    a = write_jsonl(tmp_path / "A" / "a.jsonl", [{"id": "x1", "title": "الأول", "text": BODY},
+                                                  {"id": "x1", "title": "الأول", "text": BODY},  # the same again
+                                                  {"id": "x1", "title": "آخر", "text": OTHER}])
+    r = ingest(settings, [a.parent])
+    assert (r.added, [(f.path, f.line) for f in r.failures]) == (1, [(str(a), 3)])
+    assert "line 1" in r.failures[0].reason and "its own id" in r.failures[0].reason
+    store = Store(settings, FakeEmbedder())
+    assert doc_row(settings, "x1")[2] == "الأول"
+    assert store.db.execute("SELECT count(*) FROM chunks WHERE doc_id='x1'").fetchone()[0] == 1  # not merged
