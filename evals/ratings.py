@@ -8,6 +8,7 @@ one score per rater per item.
 Identity: the app files a rating under the login name (the rater), and feedback under the user it
 answered (`user`); feedback names an answer the server issued (`answers`: id, user, question,
 payload, filters, time), so its question and answer are the server's, never the client's.
+Issued answers are pruned after a retention period unless feedback names them (prune_answers).
 """
 from __future__ import annotations
 
@@ -16,10 +17,11 @@ import json
 import math
 import secrets
 import sqlite3
+import time
 from collections.abc import Iterator
 from contextlib import closing, contextmanager
 from dataclasses import asdict, dataclass, field, fields
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import IO
 
@@ -75,6 +77,12 @@ CREATE TABLE IF NOT EXISTS answers (
 """
 # Columns added to a table after its first release: (table, column, declaration).
 _ADDED = (("feedback", "user", "TEXT NOT NULL DEFAULT ''"), ("feedback", "answer_id", "TEXT NOT NULL DEFAULT ''"))
+# Made once the added columns exist (an older file gets them first).
+_INDEXES = """
+CREATE INDEX IF NOT EXISTS answers_time ON answers(timestamp);
+CREATE INDEX IF NOT EXISTS feedback_answer ON feedback(answer_id);
+"""
+PRUNE_EVERY_S = 3600  # issuing answers prunes old ones at most this often
 
 
 def now() -> str:
@@ -136,15 +144,21 @@ class Feedback:
 
 
 class RatingStore:
-    def __init__(self, path: str | Path):
+    """answer_retention_days: issued answers older than this are pruned (0: kept for ever), except
+    those feedback names; see prune_answers."""
+
+    def __init__(self, path: str | Path, answer_retention_days: int = 0):
         self.path = Path(path)
         self.path.parent.mkdir(parents=True, exist_ok=True)
+        self.answer_retention_days = answer_retention_days
+        self._pruned_at = float("-inf")
         with closing(sqlite3.connect(self.path, timeout=30)) as con, con:
             con.executescript(_SCHEMA)
             for table, column, decl in _ADDED:  # a ratings file from before the column existed
                 have = {r[1] for r in con.execute(f"PRAGMA table_info({table})")}
                 if column not in have:
                     con.execute(f"ALTER TABLE {table} ADD COLUMN {column} {decl}")
+            con.executescript(_INDEXES)
 
     @contextmanager
     def _connect(self) -> Iterator[sqlite3.Connection]:
@@ -274,11 +288,23 @@ class RatingStore:
         """Remember an answer given to `user` (payload: the JSON the client got); returns its id,
         which feedback must name (see get_answer)."""
         aid = secrets.token_hex(8)
+        if self.answer_retention_days > 0 and time.monotonic() - self._pruned_at >= PRUNE_EVERY_S:
+            self.prune_answers(self.answer_retention_days)
         with self._connect() as con:
             con.execute("INSERT INTO answers (id, user, question, payload, filters, timestamp) VALUES (?, ?, ?, ?, ?, ?)",
                         (aid, user, str(payload.get("question", "")), json.dumps(payload, ensure_ascii=False),
                          json.dumps(filters or {}, ensure_ascii=False), now()))
         return aid
+
+    def prune_answers(self, older_than_days: float, at: datetime | None = None) -> int:
+        """Forget issued answers older than `older_than_days` (before `at`, default now) that no
+        feedback names: the table would otherwise grow with every answer. Answers with feedback
+        stay, since feedback and the ratings of it refer to them. Returns how many went."""
+        self._pruned_at = time.monotonic()
+        cutoff = ((at or datetime.now(timezone.utc)) - timedelta(days=older_than_days)).isoformat(timespec="seconds")
+        with self._connect() as con:
+            return con.execute("DELETE FROM answers WHERE timestamp < ? AND id NOT IN "
+                               "(SELECT answer_id FROM feedback WHERE answer_id != '')", (cutoff,)).rowcount
 
     def get_answer(self, answer_id: str) -> dict | None:
         """An issued answer: {"id", "user", "question", "payload", "filters", "timestamp"}; None if unknown."""

@@ -158,13 +158,30 @@ def _as_gold(chunk, context_id: str | None, gold_id) -> str:
     return own
 
 
-def gold_ids_of(store: Store, wanted: set[str]):
+def gold_ids_of(store: Store, wanted: set[str], sources: Sequence[Path] = ()):
     """doc id -> the gold set's id of that document. Gold sets over a folder archive name an
     article by its file ("03_deradicalization_masar") or by the id in its file name
     ("00012_BB-culture-99-20180405.txt" -> "BB-culture-99-20180405"), while the index knows it
-    by a hash of its path; ids the gold set does not use map to themselves."""
+    by a hash of its path; ids the gold set does not use map to themselves.
+
+    A gold record whose id another source's document already had is stored under an id scoped to
+    its file (ingest.ids) and counts by the id it gave when it comes from one of `sources` (the
+    contexts file or folder); the other document then counts as no gold document at all."""
     aliases: dict[str, str] = {}
-    for d in store.documents():
+    roots = [str(Path(p).resolve()) for p in sources]
+    docs = store.documents()
+    for d in docs:
+        rid = d.record_id
+        if (rid and rid != d.doc_id and rid in wanted and d.doc_id not in wanted
+                and any(d.path == r or d.path.startswith(r + "/") for r in roots)):
+            aliases[d.doc_id] = rid
+    displaced = set(aliases.values())
+    for d in docs:
+        if d.doc_id in aliases:
+            continue
+        if d.doc_id in displaced:
+            aliases[d.doc_id] = d.key  # holds a gold id, but is not that gold record: never gold
+            continue
         stem = Path(d.path).stem if d.path else ""
         for alias in (stem, stem.split("_", 1)[-1]):
             if alias in wanted and d.doc_id not in wanted:
@@ -216,7 +233,8 @@ def run_eval(settings: Settings, questions: Path, contexts: Path | None = None,
     assistant = make_assistant(store.settings, archive, retrieval=retrieval) if answers else None
     total = count_questions(questions, limit)
     texts = {q.id: q for q in load_questions(questions)}  # small: follow-ups look up what they follow
-    gold_id = gold_ids_of(store, {q.context_id for q in texts.values() if q.context_id})
+    gold_id = gold_ids_of(store, {q.context_id for q in texts.values() if q.context_id},
+                          [contexts] if contexts is not None else ())
     results = []
     bar = _bar(total, show_progress)
     for i, q in enumerate(itertools.islice(load_questions(questions), limit)):

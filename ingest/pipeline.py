@@ -4,11 +4,11 @@ Unchanged files are skipped on (size, mtime) and then on content hash, so a re-r
 nothing. Chunks are embedded in batches across documents for throughput; a file is marked
 done only after all its documents are committed, so a killed run simply redoes that file.
 
-A record keeps its own id as its doc id (evaluations find gold contexts by it), so ids must not
-cross sources: an id another file's document already has is reported by file and line and that
-document kept. Each file's document keys are recorded, so even an unchanged file whose document
-was replaced (as ingests before this check allowed) is noticed and repaired. One writer at a time
-holds the index's lock (ingest.lock).
+A record keeps its own id as its doc id (evaluations find gold contexts by it) unless another
+source's document has it: that one is kept and the record stored under an id scoped to its file,
+with a notice naming file and line (ingest.ids). Each file's document keys are recorded, so even
+an unchanged file whose document was replaced (as ingests before those checks allowed) is noticed
+and repaired. One writer at a time holds the index's lock (ingest.lock).
 """
 from __future__ import annotations
 
@@ -25,6 +25,7 @@ import numpy as np
 
 from ingest.chunk import chunk_document
 from ingest.clean import clean_document
+from ingest.ids import Seen, assign_id
 from ingest.lock import ingest_lock
 from ingest.readers import discover, load_file
 from rag.config import Settings
@@ -98,17 +99,19 @@ def _run(settings, paths, *, prune, rebuild, embedder, store, progress, show_pro
     store.index_sentences()  # an index from before the sentence index (rag.index.boilerplate)
     report = IngestReport()
 
-    files: list[Path] = []
-    for p in paths:
+    files: list[tuple[Path, str]] = []  # (file, its name relative to what was ingested)
+    for p in map(Path, paths):
         try:
-            files.extend(discover([Path(p)], follow_symlinks=follow_symlinks, skipped=report.failures))
+            found = discover([p], follow_symlinks=follow_symlinks, skipped=report.failures)
         except BadDocumentError as e:
             report.failures.append(FileFailure(e.path, e.reason, e.line))
+            continue
+        files.extend((f, f.relative_to(p).as_posix() if p.is_dir() else f.name) for f in found)
 
     bar = _bar(len(files), show_progress)
     pending = _Pending()
     flush_at = max(16, settings.embed_batch_size * 8)
-    seen_ids: dict[str, str] = {}
+    seen_ids: Seen = {}
 
     def flush_if_full() -> None:
         if pending.n_chunks >= flush_at:
@@ -116,8 +119,8 @@ def _run(settings, paths, *, prune, rebuild, embedder, store, progress, show_pro
             if bar:  # a single large JSONL file still shows progress
                 bar.set_postfix(chunks=report.chunks, failed=len(report.failures))
 
-    for i, path in enumerate(files):
-        _ingest_file(path, store, settings, embedder, report, pending, seen_ids, flush_if_full)
+    for i, (path, label) in enumerate(files):
+        _ingest_file(path, label, store, settings, embedder, report, pending, seen_ids, flush_if_full)
         if bar:
             bar.update(1)
             bar.set_postfix(chunks=report.chunks + pending.n_chunks, failed=len(report.failures))
@@ -138,9 +141,10 @@ def _run(settings, paths, *, prune, rebuild, embedder, store, progress, show_pro
     return report
 
 
-def _ingest_file(path, store, settings, embedder, report, pending, seen_ids, flush) -> None:
+def _ingest_file(path, label, store, settings, embedder, report, pending, seen_ids, flush) -> None:
     """Stream one file's documents into the pending batch, flushing as it fills, so a 31k-record
-    JSONL never sits in memory whole and a killed run keeps every committed batch."""
+    JSONL never sits in memory whole and a killed run keeps every committed batch. `label` names
+    the file in the id of a record scoped to it (ingest.ids)."""
     key_path = str(path.resolve())
     st = path.stat()
     state = store.file_state(key_path)
@@ -159,7 +163,8 @@ def _ingest_file(path, store, settings, embedder, report, pending, seen_ids, flu
         log.warning("%s: some of its documents are missing or were replaced by another source; "
                     "re-reading it to repair them", path)
 
-    seen, failures = set(), 0
+    seen: dict[str, tuple[str, int | None]] = {}  # this file's record keys -> (content hash, line)
+    failures = 0
     for item in load_file(path, max_bytes=settings.max_document_mb << 20):
         if isinstance(item, FileFailure):
             report.failures.append(item)
@@ -170,14 +175,18 @@ def _ingest_file(path, store, settings, embedder, report, pending, seen_ids, flu
             report.failures.append(FileFailure(str(path), "no text left after cleaning; nothing to index", doc.line))
             failures += 1
             continue
-        holder = _id_holder(store, seen_ids, doc)
-        if holder is not None and not _takes_back(store, doc, holder, recorded, seen_ids):
-            report.failures.append(FileFailure(str(path), _clash_reason(doc, holder), doc.line))
-            failures += 1
-            continue
-        seen_ids[doc.doc_id] = doc.key
-        seen.add(doc.key)
         h = content_hash(doc)
+        if doc.key in seen:  # one file giving one id twice: the first record is kept
+            first_hash, first_line = seen[doc.key]
+            if first_hash != h:
+                report.failures.append(FileFailure(str(path), _repeat_reason(doc.doc_id, first_line), doc.line))
+                failures += 1
+            continue  # the same record twice is nothing new
+        seen[doc.key] = (h, doc.line)
+        doc, notice, took_back = assign_id(store, seen_ids, doc, recorded, label)
+        if notice is not None:
+            report.notices.append(notice)
+        seen_ids[doc.doc_id] = (doc.key, doc.path)
         old = store.doc_hashes([doc.key]).get(doc.key)
         if old == h:
             report.unchanged += 1
@@ -185,7 +194,7 @@ def _ingest_file(path, store, settings, embedder, report, pending, seen_ids, flu
         chunks = chunk_document(doc, embedder.count_tokens, settings.chunk_tokens, settings.chunk_overlap_tokens)
         pending.items.append((doc, h, chunks))
         pending.n_chunks += len(chunks)
-        if old is None and holder is None:
+        if old is None and not took_back:
             report.added += 1
         else:  # changed, or taken back from the source that had replaced it
             report.updated += 1
@@ -194,12 +203,18 @@ def _ingest_file(path, store, settings, embedder, report, pending, seen_ids, flu
     if not seen and failures:
         return  # a wholly unreadable file keeps whatever the index already had from it
     if not failures:
-        gone = known - seen
+        gone = known - seen.keys()
         if gone:
             ids = [r[0] for r in store.db.execute(
                 f"SELECT doc_id FROM docs WHERE key IN ({','.join('?' * len(gone))})", sorted(gone))]
             report.removed += store.remove_docs(ids)
         pending.files.append((key_path, st.st_size, st.st_mtime_ns, sha, frozenset(seen)))
+
+
+def _repeat_reason(record_id: str, first_line: int | None) -> str:
+    at = f"line {first_line}" if first_line else "an earlier record"
+    return (f"record id {record_id!r} was already given by {at} of this file, which is kept; "
+            "give each record its own id")
 
 
 def _docs_intact(known: set[str], recorded: set[str] | None) -> bool:
@@ -210,37 +225,6 @@ def _docs_intact(known: set[str], recorded: set[str] | None) -> bool:
     while they still hold any document.
     """
     return known == recorded if recorded is not None else bool(known)
-
-
-def _id_holder(store: Store, seen_ids: dict[str, str], doc: SourceDoc) -> str | None:
-    """The key of another source's document that already uses doc.doc_id (this run or indexed)."""
-    other = seen_ids.get(doc.doc_id)
-    if other is None:
-        row = store.db.execute("SELECT key FROM docs WHERE doc_id=?", (doc.doc_id,)).fetchone()
-        other = row[0] if row else None
-    return other if other is not None and other != doc.key else None
-
-
-def _takes_back(store: Store, doc: SourceDoc, holder: str, recorded: set[str] | None,
-                seen_ids: dict[str, str]) -> bool:
-    """Whether this file may take back an id another source holds: it yielded that document when
-    last ingested, and the holder never did so legitimately (its own file's record lacks it, as
-    after ingests from before these checks); no file of this run may be overwritten."""
-    if recorded is None or doc.key not in recorded or doc.doc_id in seen_ids:
-        return False
-    row = store.db.execute("SELECT path FROM docs WHERE key=?", (holder,)).fetchone()
-    theirs = store.file_doc_keys(row[0]) if row else None
-    if theirs is not None and holder in theirs:
-        return False
-    log.warning("%s: took back document id %r from %s, which had replaced it", doc.path, doc.doc_id,
-                row[0] if row else holder)
-    return True
-
-
-def _clash_reason(doc: SourceDoc, holder: str) -> str:
-    where = holder.removesuffix(f"#{doc.doc_id}")
-    return (f"record id {doc.doc_id!r} is already used by a document from {where}, which is kept; "
-            "give every record a unique id (e.g. prefix the ids with the file's name)")
 
 
 def _flush(store: Store, embedder, pending: _Pending, report: IngestReport) -> None:

@@ -68,10 +68,13 @@ class Settings:
     host: str = "127.0.0.1"
     port: int = 7860
     auth: tuple[str, ...] = ()  # "user:role:pbkdf2_sha256$iterations$salt$hash" (role optional: editor)
-    login_max_failures: int = 5  # failed logins per user name within login_window_s before refusing
+    login_max_failures: int = 5  # failed logins per user name and address within login_window_s before refusing
+    login_address_max_failures: int = 20  # failed logins from one address, any user names (0: no such limit)
     login_window_s: int = 60
+    trusted_proxies: tuple[str, ...] = ()  # reverse proxies whose X-Forwarded-For names the client
     insecure_no_login: bool = False  # allow a non-loopback host without auth (warned on every start)
     upload_max_mb: int = 50
+    answer_retention_days: int = 30  # issued answers (ratings.sqlite) kept this long unless rated; 0: for ever
 
     @property
     def index_dir(self) -> Path:

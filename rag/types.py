@@ -125,6 +125,23 @@ class FileFailure:
 
 
 @dataclass
+class IdNotice:
+    """A record whose own id another source's document already has: that document keeps the id
+    and its content, and this record is stored under an id scoped to its own file (ingest.ids)."""
+
+    path: str
+    line: int | None
+    record_id: str  # the id the record gave
+    doc_id: str  # the id it is stored under
+    kept: str  # the path of the document that keeps record_id
+
+    def __str__(self) -> str:
+        where = f"{self.path}:{self.line}" if self.line else self.path
+        return (f"{where}: record id {self.record_id!r} is already used by a document from {self.kept}, "
+                f"which is kept; this record is stored as {self.doc_id!r}")
+
+
+@dataclass
 class IngestReport:
     added: int = 0
     unchanged: int = 0
@@ -135,6 +152,7 @@ class IngestReport:
     total_chunks: int = 0  # chunks in the index after the run
     seconds: float = 0.0
     failures: list[FileFailure] = field(default_factory=list)
+    notices: list[IdNotice] = field(default_factory=list)  # records stored under a scoped id
 
     def as_dict(self) -> dict:
         return {
@@ -142,6 +160,8 @@ class IngestReport:
             "removed": self.removed, "failed": self.failed, "chunks": self.chunks,
             "total_chunks": self.total_chunks, "seconds": round(self.seconds, 3),
             "failures": [{"path": f.path, "line": f.line, "reason": f.reason} for f in self.failures],
+            "notices": [{"path": n.path, "line": n.line, "record_id": n.record_id, "doc_id": n.doc_id,
+                         "kept": n.kept, "message": str(n)} for n in self.notices],
         }
 
 
@@ -161,6 +181,12 @@ class DocInfo:
     ingested_at: str
     cluster_id: str = ""  # its wire-copy cluster (rag.index.cluster); "" before clustering
     cluster_size: int = 1  # documents in that cluster, this one included
+
+    @property
+    def record_id(self) -> str:
+        """The id a JSON record gave itself (its key is "<path>#<record id>"), which its doc id
+        differs from when it was scoped to its file (ingest.ids); "" for a whole-file document."""
+        return self.key[len(self.path) + 1:] if self.key.startswith(self.path + "#") else ""
 
 
 @dataclass(frozen=True)

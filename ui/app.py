@@ -12,6 +12,7 @@ eval_tab, api (the gr.api routes), forms (plain form helpers), feedback, render/
 from __future__ import annotations
 
 import logging
+import os
 import sys
 import tempfile
 from dataclasses import dataclass, field
@@ -19,12 +20,13 @@ from pathlib import Path
 from typing import Any
 
 import gradio as gr
+from starlette.middleware import Middleware
 
 from rag.config import Settings
 from ui import render
 from ui.api import add_routes
 from ui.archive_tab import archive_tab
-from ui.auth import LoginLimiter, LoginRefused, exposure_warning, make_auth, parse_users, role_of
+from ui.auth import exposure_warning, make_auth, parse_users, role_of
 from ui.briefing_tab import briefing_tab
 from ui.chat_tab import archive_facts, chat_tab, conversation_choices, messages_of, user_of, welcome_html  # noqa: F401
 from ui.eval_tab import evaluation_tab, ratings_path
@@ -39,6 +41,7 @@ from ui.forms import (  # noqa: F401  (re-exported: callers and tests import the
     question_error,
 )
 from ui.history import ConversationStore, history_path
+from ui.login_limit import ClientAddress, Limits, LoginLimiter, LoginRefused
 
 log = logging.getLogger(__name__)
 STATIC = Path(__file__).parent / "static"
@@ -69,7 +72,7 @@ class Services:
         archive = open_archive(settings, embedder=embedder, require=False)
         if assistant is None:
             assistant = make_assistant(settings, archive)
-        ratings = RatingStore(ratings_path(settings))
+        ratings = RatingStore(ratings_path(settings), settings.answer_retention_days)
         roots("تمهيد")  # loads the root stemmer (nltk, ~1 s) now rather than on the first question
         return cls(settings, archive.store, archive.embedder, archive.retriever, assistant, ratings,
                    ConversationStore(history_path(settings.data_dir)), parse_users(settings.auth))
@@ -123,28 +126,33 @@ GRADIO_I18N = {
 }
 
 
-def login_check(settings: Settings, limiter: LoginLimiter | None = None):
-    """Gradio's auth callable (None without a login): past the failure limit a login is answered
-    HTTP 429 with the reason, not Gradio's "Incorrect credentials". Gradio passes the callable the
-    name and password only, so failures are counted per user name, not per address."""
-    limiter = limiter or LoginLimiter(settings.login_max_failures, settings.login_window_s)
-    check = make_auth(settings.auth, limiter)
+def login_check(settings: Settings, limits: Limits | None = None):
+    """Gradio's auth callable (None without a login). Past a failure limit a login is answered
+    HTTP 429 with the reason, not Gradio's "Incorrect credentials". Failures count per user name
+    and client address, and per address (ui.login_limit; the address comes from the ClientAddress
+    middleware launch installs). Gradio awaits a coroutine on its event loop, so the password
+    hashing (~0.5 s) runs in a worker thread instead of stalling every other user."""
+    limits = limits or Limits(LoginLimiter(settings.login_max_failures, settings.login_window_s),
+                              LoginLimiter(settings.login_address_max_failures, settings.login_window_s))
+    check = make_auth(settings.auth, limits)
     if check is None:
         return None
 
-    def gradio_check(username: str, password: str) -> bool:
-        try:
-            return check(username, password)
-        except LoginRefused as e:
-            from fastapi import HTTPException
+    async def gradio_check(username: str, password: str) -> bool:
+        import anyio
+        from fastapi import HTTPException
 
+        try:
+            return await anyio.to_thread.run_sync(check, username, password)  # copies CLIENT_ADDRESS
+        except LoginRefused as e:
             raise HTTPException(status_code=429, detail=str(e)) from e
 
     return gradio_check
 
 
 LOGIN_MESSAGE = ("سجّل الدخول للوصول إلى الأرشيف. بعد {n} محاولات فاشلة خلال {s} ثانية يُرفض الدخول لهذا "
-                 "المستخدم حتى تنقضي المدة. (After {n} failed logins within {s} s a user is refused until the time passes.)")
+                 "المستخدم من العنوان نفسه حتى تنقضي المدة. (After {n} failed logins within {s} s a user is "
+                 "refused from that address until the time passes.)")
 
 
 def launch(app: gr.Blocks, settings: Settings, **kw):
@@ -158,6 +166,11 @@ def launch(app: gr.Blocks, settings: Settings, **kw):
                    footer_links=["api"], allowed_paths=[str(app.rag_services.tmp)],
                    i18n=gr.I18n(**GRADIO_I18N))
     options.update(kw)
+    # The login limit keys on the client's address: uvicorn takes it from X-Forwarded-For only for
+    # these proxies (its own default trusts any local process to name itself any address).
+    os.environ["FORWARDED_ALLOW_IPS"] = ",".join(settings.trusted_proxies)
+    options["app_kwargs"] = {**options.get("app_kwargs", {}),
+                             "middleware": [Middleware(ClientAddress)]}
     warning = exposure_warning(options["server_name"], settings.auth, settings.insecure_no_login)
     if warning:
         log.warning(warning)

@@ -6,9 +6,10 @@ config file or environment dump never reveals a password; comparison is constant
 unknown user costs the same hashing work as a known one so timing does not reveal user names.
 
 Roles, each including the one before: reader (ask, rate, see their own ratings and feedback),
-editor (+ upload and remove documents), admin (+ see everyone's ratings and feedback). Without a
-login there is one operator and they are admin. Failed logins are limited per user name
-(LoginLimiter): Gradio's auth callable gets the name and password only, not the address.
+editor (+ upload and remove documents, run a question set from a server path), admin (+ see
+everyone's ratings and feedback). Without a
+login there is one operator and they are admin. Failed logins are limited per user name and
+client address, and per address (ui.login_limit).
 """
 from __future__ import annotations
 
@@ -16,13 +17,11 @@ import hashlib
 import hmac
 import ipaddress
 import secrets
-import threading
-import time
-from collections import deque
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
 from rag.errors import ConfigError
+from ui.login_limit import CLIENT_ADDRESS, Limits, LoginLimiter
 
 ALGORITHM = "pbkdf2_sha256"
 DEFAULT_ITERATIONS = 600_000  # OWASP 2023 recommendation for PBKDF2-HMAC-SHA256
@@ -31,7 +30,8 @@ ROLES = ("reader", "editor", "admin")
 # setups keep that; seeing everyone's feedback (admin) is new and must be granted explicitly.
 DEFAULT_ROLE = "editor"
 NO_LOGIN_ROLE = "admin"  # no login: the one local operator
-ACTIONS = {"ask": "reader", "rate": "reader", "upload": "editor", "remove": "editor", "see_all": "admin"}
+ACTIONS = {"ask": "reader", "rate": "reader", "upload": "editor", "remove": "editor", "evaluate": "editor",
+           "see_all": "admin"}
 
 
 def can(role: str, action: str) -> bool:
@@ -42,7 +42,8 @@ def can(role: str, action: str) -> bool:
 
 _DOING = {"upload": ("upload documents", "رفع الوثائق"), "remove": ("remove documents", "حذف الوثائق"),
           "see_all": ("see everyone's ratings and feedback", "رؤية تقييمات الجميع"),
-          "ask": ("ask", "السؤال"), "rate": ("rate answers", "تقييم الإجابات")}
+          "ask": ("ask", "السؤال"), "rate": ("rate answers", "تقييم الإجابات"),
+          "evaluate": ("run a question set (it reads files on the server)", "تشغيل مجموعة أسئلة")}
 
 
 def denied(role: str, action: str) -> str:
@@ -123,72 +124,26 @@ def role_of(users: dict[str, User], username: str | None) -> str:
     return u.role if u else ""
 
 
-class LoginRefused(Exception):
-    """Too many failed logins; raised from the auth callable (see make_auth)."""
-
-
-class LoginLimiter:
-    """At most `max_failures` failed logins per key (the user name) within `window_s` seconds;
-    past that every attempt, right password or not, is refused until the oldest failure ages out.
-    Refused attempts are not counted, so waiting always ends the block. `clock` is injectable."""
-
-    def __init__(self, max_failures: int = 5, window_s: float = 60, clock: Callable[[], float] = time.monotonic):
-        self.max_failures, self.window_s, self.clock = max_failures, window_s, clock
-        self._failures: dict[str, deque] = {}
-        self._lock = threading.Lock()
-
-    def _recent(self, key: str) -> deque:
-        q = self._failures.setdefault(key, deque())
-        cutoff = self.clock() - self.window_s
-        while q and q[0] <= cutoff:
-            q.popleft()
-        return q
-
-    def wait(self, key: str) -> float:
-        """Seconds until `key` may try again (0 when it may now)."""
-        with self._lock:
-            q = self._recent(key)
-            if self.max_failures <= 0 or len(q) < self.max_failures:
-                return 0.0
-            return max(0.0, q[0] + self.window_s - self.clock())
-
-    def failed(self, key: str) -> None:
-        with self._lock:
-            self._recent(key).append(self.clock())
-            if len(self._failures) > 10_000:  # invented names must not grow this without bound
-                for k in [k for k in self._failures if not self._recent(k)]:
-                    del self._failures[k]
-
-    def succeeded(self, key: str) -> None:
-        with self._lock:
-            self._failures.pop(key, None)
-
-
-def refusal_message(seconds: float, limiter: LoginLimiter) -> str:
-    s = max(1, int(seconds + 0.999))
-    return (f"Too many failed logins for this user ({limiter.max_failures} within {int(limiter.window_s)} s): "
-            f"try again in {s} s. محاولات دخول فاشلة كثيرة لهذا المستخدم: أعد المحاولة بعد {s} ثانية.")
-
-
-def make_auth(entries: Iterable[str], limiter: LoginLimiter | None = None) -> Callable[[str, str], bool] | None:
-    """Gradio's auth callable for these entries, or None when login is not configured. With a
-    limiter, a user past its failure limit is refused (LoginRefused, turned by the app into an
-    HTTP 429 with the message) without checking the password."""
+def make_auth(entries: Iterable[str], limiter: LoginLimiter | Limits | None = None
+              ) -> Callable[[str, str], bool] | None:
+    """The auth callable for these entries, or None when login is not configured. With limits, a
+    user past its failure limit at the caller's address (CLIENT_ADDRESS), or an address past its
+    own, is refused (LoginRefused, turned by the app into an HTTP 429 with the message) without
+    checking the password."""
     users = parse_entries(entries)
     if not users:
         return None
     dummy = next(iter(users.values()))
+    limits = Limits(limiter) if isinstance(limiter, LoginLimiter) else limiter
 
     def check(username: str, password: str) -> bool:
-        key = (username or "").strip()
-        if limiter is not None:
-            wait = limiter.wait(key)
-            if wait > 0:
-                raise LoginRefused(refusal_message(wait, limiter))
+        user, address = (username or "").strip(), CLIENT_ADDRESS.get()
+        if limits is not None:
+            limits.check(user, address)
         encoded = users.get(username)
         ok = verify_password(password or "", encoded or dummy) and encoded is not None
-        if limiter is not None:
-            (limiter.succeeded if ok else limiter.failed)(key)
+        if limits is not None:
+            limits.record(user, address, ok)
         return ok
 
     return check

@@ -91,6 +91,8 @@ def cmd_ingest(args, settings: Settings) -> int:
     else:
         for f in report.failures:
             print(f"skipped {f}", file=sys.stderr)
+        for n in report.notices:  # both documents kept: not a failure
+            print(f"notice {n}", file=sys.stderr)
         print(
             f"added {report.added}, unchanged {report.unchanged}, updated {report.updated}, "
             f"removed {report.removed}, failed {report.failed}; {report.chunks} chunks written, "

@@ -31,7 +31,7 @@ from evals.ratings import (
 from evals.run import EvalRun, run_eval
 from rag.config import Settings
 from rag.errors import RagError
-from ui.auth import can, parse_users, role_of
+from ui.auth import can, denied, parse_users, role_of
 from ui.eval_judge import (  # noqa: F401  (re-exported: the tab's judge functions)
     JUDGE_SYSTEM,
     judge_agreement,
@@ -233,28 +233,30 @@ def evaluation_tab(settings: Settings, rating_store_path: str | Path | None = No
     items_state = gr.State({})
 
     gr.Markdown("### تشغيل مجموعة أسئلة", rtl=True)
-    with gr.Row():
-        q_path = gr.Textbox(label="مجموعة الأسئلة (مسار ملف JSONL على الخادم)", scale=3, min_width=220,
-                            elem_id="rag-eval-questions")
-        q_upload = gr.File(label="…أو ارفع الملف", file_types=[".jsonl"], type="filepath", scale=1, min_width=160)
-    with gr.Row():
-        c_path = gr.Textbox(label="المقاطع المرجعية (اختياري: يبني فهرس تقييم منفصلًا)", scale=3, min_width=220,
-                            elem_id="rag-eval-contexts")
-        c_upload = gr.File(label="…أو ارفع الملف", file_types=[".jsonl"], type="filepath", scale=1, min_width=160)
-    with gr.Row():
-        retrieval = gr.Radio([("هجين", "hybrid"), ("دلالي", "dense"), ("معجمي", "lexical")], value="hybrid",
-                             label="الاسترجاع", min_width=200)
-        analyzer = gr.Radio([("عربي (جذور)", "arabic"), ("بسيط", "plain")], value="arabic",
-                            label="التحليل المعجمي", min_width=160)
-        k = gr.Number(value=10, precision=0, minimum=1, maximum=50, label="k (عدد المقاطع)", min_width=120)
-        limit = gr.Number(value=0, precision=0, minimum=0, label="أول N سؤالًا فقط (0 = كلها)", min_width=160,
-                          elem_id="rag-eval-limit")
-        answers = gr.Checkbox(value=True, label="أجب عن الأسئلة أيضًا", min_width=160)
-    run_btn = gr.Button("شغّل", variant="primary", elem_id="rag-eval-run")
-    summary = gr.Markdown(elem_id="rag-eval-summary", rtl=True)
-    table = gr.Dataframe(headers=RESULT_HEADERS, interactive=False, wrap=True, max_height=480,
-                         show_search="filter", label="النتائج لكل سؤال", elem_id="rag-eval-results",
-                         column_widths=["70px", "220px", "170px", "420px", "70px", "110px"])
+    run_note = gr.Markdown("", rtl=True, visible=False)
+    with gr.Column() as run_box:  # shown to editors and admins (on_load); on_run checks the role itself
+        with gr.Row():
+            q_path = gr.Textbox(label="مجموعة الأسئلة (مسار ملف JSONL على الخادم)", scale=3, min_width=220,
+                                elem_id="rag-eval-questions")
+            q_upload = gr.File(label="…أو ارفع الملف", file_types=[".jsonl"], type="filepath", scale=1, min_width=160)
+        with gr.Row():
+            c_path = gr.Textbox(label="المقاطع المرجعية (اختياري: يبني فهرس تقييم منفصلًا)", scale=3, min_width=220,
+                                elem_id="rag-eval-contexts")
+            c_upload = gr.File(label="…أو ارفع الملف", file_types=[".jsonl"], type="filepath", scale=1, min_width=160)
+        with gr.Row():
+            retrieval = gr.Radio([("هجين", "hybrid"), ("دلالي", "dense"), ("معجمي", "lexical")], value="hybrid",
+                                 label="الاسترجاع", min_width=200)
+            analyzer = gr.Radio([("عربي (جذور)", "arabic"), ("بسيط", "plain")], value="arabic",
+                                label="التحليل المعجمي", min_width=160)
+            k = gr.Number(value=10, precision=0, minimum=1, maximum=50, label="k (عدد المقاطع)", min_width=120)
+            limit = gr.Number(value=0, precision=0, minimum=0, label="أول N سؤالًا فقط (0 = كلها)", min_width=160,
+                              elem_id="rag-eval-limit")
+            answers = gr.Checkbox(value=True, label="أجب عن الأسئلة أيضًا", min_width=160)
+        run_btn = gr.Button("شغّل", variant="primary", elem_id="rag-eval-run")
+        summary = gr.Markdown(elem_id="rag-eval-summary", rtl=True)
+        table = gr.Dataframe(headers=RESULT_HEADERS, interactive=False, wrap=True, max_height=480,
+                             show_search="filter", label="النتائج لكل سؤال", elem_id="rag-eval-results",
+                             column_widths=["70px", "220px", "170px", "420px", "70px", "110px"])
 
     gr.Markdown("### تقييم الإجابات", rtl=True)
     with gr.Row():
@@ -293,6 +295,9 @@ def evaluation_tab(settings: Settings, rating_store_path: str | Path | None = No
         return loaded["embedder"]
 
     def on_run(qp, qu, cp, cu, mode, an, kk, lim, ans, request: gr.Request, progress=gr.Progress()):
+        role = viewer(request)[1]
+        if not can(role, "evaluate"):  # a path names any file the server may read
+            raise gr.Error(denied(role, "evaluate"))
         try:
             run = run_question_set(settings, qu or qp, cu or cp, retrieval=mode, analyzer=an, k=kk or 10,
                                    answers=ans, limit=lim, embedder=shared_embedder(),
@@ -354,7 +359,9 @@ def evaluation_tab(settings: Settings, rating_store_path: str | Path | None = No
         login, role = viewer(request)
         admin = can(role, "see_all")
         name = gr.update(value=login, interactive=False) if login else gr.update()
+        runs = can(role, "evaluate")
         return (name, gr.update(value=shown_agreement(role), visible=admin), gr.update(visible=can_judge and admin),
-                gr.update(visible=can_judge and admin))
+                gr.update(visible=can_judge and admin), gr.update(visible=runs),
+                gr.update(value="" if runs else denied(role, "evaluate"), visible=not runs))
 
-    return on_load, None, [rater, agreement, judge_btn, judge_table]
+    return on_load, None, [rater, agreement, judge_btn, judge_table, run_box, run_note]

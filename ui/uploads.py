@@ -6,7 +6,9 @@ symlink is skipped and reported, the good entries are kept; too many files or to
 the whole archive), and every target path is checked to resolve inside the upload folder. Each
 skipped file is reported with its reason, zip entries always as "archive.zip/inner/path".
 A file whose bytes are already indexed (the same upload again, or a file the CLI ingested) is
-reported as unchanged rather than added a second time under its new upload folder.
+reported as unchanged rather than added a second time under its new upload folder. A record whose
+id another document already has is stored under an id scoped to its file, and listed in the
+summary's "notices" (ingest.ids): an upload never replaces a document it did not bring.
 """
 from __future__ import annotations
 
@@ -22,6 +24,7 @@ from pathlib import Path, PurePosixPath
 from ingest.pipeline import file_sha256
 from ingest.readers import SUPPORTED_SUFFIXES
 from rag.config import Settings
+from ui.render.archive import shown_path
 
 ALLOWED_SUFFIXES = tuple(SUPPORTED_SUFFIXES) + (".zip",)
 MAX_ZIP_FILES = 5000
@@ -220,19 +223,25 @@ def ingest_uploads(settings: Settings, paths: Sequence[str | Path], *, embedder,
     summary = {"folder": folder.resolve().relative_to(Path(settings.data_dir).resolve()).as_posix(), "files": [shown for _, shown in staged], "added": 0, "updated": 0,
                "unchanged": sum(s["docs"] for s in same), "failed": 0, "chunks": 0,
                "total_chunks": store.stats()["chunks"], "documents": [], "skipped": skipped,
-               "same": [{"name": s["name"], "title": s["title"]} for s in same]}
+               "same": [{"name": s["name"], "title": s["title"]} for s in same], "notices": []}
     if not staged:
         shutil.rmtree(folder, ignore_errors=True)
         return summary
     shown_of = {str(t.resolve()): shown for t, shown in staged}
     report = run_ingest(settings, [folder], embedder=embedder, store=store, progress=progress,
                         show_progress=False)
+    def named(path: str, line: int | None) -> str:
+        return shown_of.get(str(Path(path).resolve()), Path(path).name) + (f":{line}" if line else "")
+
     for f in report.failures:
-        name = shown_of.get(str(Path(f.path).resolve()), Path(f.path).name)
-        skipped.append({"name": name + (f":{f.line}" if f.line else ""), "reason": f.reason})
+        skipped.append({"name": named(f.path, f.line), "reason": f.reason})
+    # A record whose id another document has: both kept, this one under an id scoped to its file.
+    notices = [{"name": named(n.path, n.line), "record_id": n.record_id, "doc_id": n.doc_id,
+                "kept": shown_of.get(str(Path(n.kept).resolve())) or shown_path(n.kept)}
+               for n in report.notices]
     base = str(folder.resolve())
     docs = [d for d in store.documents() if d.path.startswith(base)]
     summary.update(added=report.added, updated=report.updated, unchanged=summary["unchanged"] + report.unchanged,
                    failed=report.failed, chunks=report.chunks, total_chunks=report.total_chunks,
-                   documents=[{"doc_id": d.doc_id, "title": d.title} for d in docs])
+                   documents=[{"doc_id": d.doc_id, "title": d.title} for d in docs], notices=notices)
     return summary

@@ -118,6 +118,16 @@ class Store:
             out.update(dict(self.db.execute(q, part).fetchall()))
         return out
 
+    def doc_id_of_key(self, key: str) -> str | None:
+        """The id the document with this key is stored under (None: not indexed)."""
+        row = self.db.execute("SELECT doc_id FROM docs WHERE key=?", (key,)).fetchone()
+        return row[0] if row else None
+
+    def holder_of(self, doc_id: str) -> tuple[str, str] | None:
+        """(key, path) of the document stored under `doc_id` (None: the id is free)."""
+        row = self.db.execute("SELECT key, path FROM docs WHERE doc_id=?", (doc_id,)).fetchone()
+        return (row[0], row[1]) if row else None
+
     def doc_keys_for_path(self, path: str) -> set[str]:
         return {r[0] for r in self.db.execute("SELECT key FROM docs WHERE path=?", (path,))}
 

@@ -183,3 +183,47 @@ def test_an_old_feedback_table_gains_user_and_answer_id_and_answers_are_issued(t
     got = RatingStore(path).get_answer(aid)
     assert got["user"] == "alice" and got["payload"]["answer"] == "عام 1958 [1]" and got["filters"] == {"since": "2018"}
     assert store.get_answer("nope") is None and store.get_answer("") is None
+
+
+def _age(store, days, *answer_ids):
+    """Make issued answers `days` old."""
+    import sqlite3
+    from datetime import datetime, timedelta, timezone
+
+    stamp = (datetime.now(timezone.utc) - timedelta(days=days)).isoformat(timespec="seconds")
+    with sqlite3.connect(store.path) as con:
+        con.executemany("UPDATE answers SET timestamp=? WHERE id=?", [(stamp, a) for a in answer_ids])
+
+
+def test_issued_answers_past_the_retention_are_pruned_unless_feedback_names_them(store):
+    rated, old, recent, fresh = (store.issue_answer("alice", {"question": f"q{i}", "answer": f"a{i}"})
+                                 for i in range(4))
+    fid = store.add_feedback(Feedback(thumbs=1, question="q0", answer="a0", user="alice", answer_id=rated))
+    store.add(_rating(item=feedback_item_id(fid)))  # a rating of that feedback
+    _age(store, 31, rated, old)
+    _age(store, 29, recent)
+    assert store.prune_answers(30) == 1
+    assert store.get_answer(old) is None
+    assert all(store.get_answer(a) for a in (rated, recent, fresh))
+    assert store.prune_answers(30) == 0  # nothing more to go
+    assert [f.answer_id for f in store.list_feedback()] == [rated] and len(store.list()) == 1
+
+
+def test_issuing_answers_prunes_at_most_hourly_and_0_keeps_them_for_ever(tmp_path, monkeypatch):
+    path = tmp_path / "ratings.sqlite"
+    kept = RatingStore(path)  # the default: no retention
+    first = kept.issue_answer("bob", {"question": "q", "answer": "a"})
+    _age(kept, 400, first)
+    kept.issue_answer("bob", {"question": "q", "answer": "a"})
+    assert kept.get_answer(first) is not None
+    app = RatingStore(path, answer_retention_days=30)  # as the app opens it (Settings)
+    app.issue_answer("bob", {"question": "q", "answer": "a"})  # the first answer after start prunes
+    assert app.get_answer(first) is None
+    second = app.issue_answer("bob", {"question": "q", "answer": "a"})
+    _age(app, 31, second)
+    app.issue_answer("bob", {"question": "q", "answer": "a"})
+    assert app.get_answer(second) is not None  # pruned less than an hour ago
+    monkeypatch.setattr("evals.ratings.PRUNE_EVERY_S", 0)
+    app.issue_answer("bob", {"question": "q", "answer": "a"})
+    assert app.get_answer(second) is None
+

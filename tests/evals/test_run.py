@@ -105,6 +105,23 @@ def test_isolated_index_lives_under_eval_index_and_leaves_the_archive_alone(sett
     assert other.manifest["documents"] == 6
 
 
+def test_a_gold_context_scoped_by_an_id_clash_still_counts_as_its_gold_id(settings, gold):
+    """Another gold set numbering its contexts the same way, ingested first into the shared
+    index: its records keep the ids, ours are scoped to our file (ingest.ids), and the eval still
+    maps our records to the gold ids and never counts the other set's ones as ours."""
+    q, c, _ = gold
+    other = _jsonl(c.parent / "other.contexts.jsonl", [
+        {"context_id": i, "title": "مهرجان", "text": f"يقام مهرجان الزهور رقم {n} كل ربيع في الحديقة العامة."}
+        for n, (i, _, _) in enumerate(CONTEXTS)])
+    first = run_eval(settings, q, other, [c], embedder=FakeEmbedder(), retrieval="lexical")
+    assert first.summary["retrieval"]["recall@10"] < 1.0  # there, ours are the distractors
+    run = run_eval(settings, q, c, [other], embedder=FakeEmbedder(), retrieval="lexical")
+    assert run.config["index_dir"] == first.config["index_dir"]  # one index, ours scoped in it
+    assert run.summary["retrieval"]["recall@5"] == 1.0
+    nile = next(r for r in run.results if r.id == "q1")
+    assert nile.retrieved_doc_ids[0] == "c-nile" and nile.retrieved_doc_ids.count("c-nile") == 1
+
+
 def test_answers_are_scored_with_citations_and_refusals(settings, gold):
     run = _run(settings, gold, answers=True, retrieval="hybrid")
     ans = run.summary["answers"]

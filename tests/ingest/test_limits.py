@@ -87,5 +87,5 @@ def test_a_pruned_files_stale_record_cannot_take_an_id_from_its_new_holder(setti
     assert ingest(settings, [b.parent]).added == 1
     write_jsonl(a, [{"id": "x1", "text": LINE * 3}])
     r = ingest(settings, [a.parent])
-    assert r.failed == 1 and r.failures[0].line == 1
+    assert r.failed == 0 and [(n.line, n.doc_id) for n in r.notices] == [(1, "a.jsonl#x1")]
     assert doc_row(settings, "x1")[1] == str(b.resolve())

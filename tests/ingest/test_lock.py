@@ -11,6 +11,7 @@ import pytest
 
 from ingest.lock import IngestLockedError, ingest_lock
 from rag.index.store import Store
+from rag.types import IngestReport
 from tests.fakes import FakeEmbedder
 from tests.ingest.test_pipeline import ingest, make_archive
 
@@ -83,12 +84,6 @@ def test_the_cli_can_wait_for_the_other_ingest(settings, tmp_path, monkeypatch):
     from ui import cli
 
     seen = {}
-    monkeypatch.setattr("ingest.pipeline.run_ingest", lambda *a, **kw: seen.update(kw) or _Report())
+    monkeypatch.setattr("ingest.pipeline.run_ingest", lambda *a, **kw: seen.update(kw) or IngestReport())
     assert cli.main(["--data-dir", str(settings.data_dir), "ingest", "--wait", "30", str(tmp_path)]) == 0
     assert seen["lock_wait_s"] == 30.0 and seen["follow_symlinks"] is False
-
-
-class _Report:
-    failures = []
-    added = unchanged = updated = removed = failed = chunks = total_chunks = 0
-    seconds = 0.0

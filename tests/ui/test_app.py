@@ -128,6 +128,33 @@ def test_a_reupload_is_unchanged_not_a_second_copy(settings, tmp_path):
     assert third["same"][0]["name"] == "batch.zip/docs/مقال.txt"
 
 
+def test_an_uploaded_record_whose_id_is_taken_is_kept_under_a_scoped_id_with_a_notice(settings, tmp_path):
+    from rag.index.store import Store
+    from tests.ingest.test_doc_ids import BODY, OTHER, doc_hash, write_jsonl
+    from ui import render
+
+    emb = FakeEmbedder()
+    store = Store(settings, emb)
+    a = write_jsonl(tmp_path / "A" / "a.jsonl", [{"id": "1", "title": "أصلي", "text": BODY}])
+    run_ingest(settings, [a.parent], embedder=emb, store=store, show_progress=False)  # the CLI's
+    before = doc_hash(settings, "1")
+    b = write_jsonl(tmp_path / "up" / "b.jsonl", [{"id": "1", "title": "مرفوع", "text": OTHER}])
+    first = uploads.ingest_uploads(settings, [b], embedder=emb, store=store)
+    assert (first["added"], first["failed"], first["skipped"]) == (1, 0, [])
+    assert first["notices"] == [{"name": "b.jsonl:1", "record_id": "1", "doc_id": "b.jsonl#1", "kept": "A/a.jsonl"}]
+    assert str(tmp_path) not in json.dumps(first, ensure_ascii=False)  # no server paths
+    assert doc_hash(settings, "1") == before and {d.title for d in store.documents()} == {"أصلي", "مرفوع"}
+    html = render.render_ingest_summary(first)
+    assert "rag-notices" in html and "مستخدم لوثيقة من" in html and "b.jsonl#1" in html and "b.jsonl:1" in html
+    again = uploads.ingest_uploads(settings, [b], embedder=emb, store=store)
+    assert (again["added"], again["unchanged"], again["notices"]) == (0, 1, [])
+    assert len(store.documents()) == 2
+    c = write_jsonl(tmp_path / "up2" / "c.jsonl", [{"id": "1", "title": "ثالث", "text": OTHER + " ثالث"}])
+    third = uploads.ingest_uploads(settings, [c], embedder=emb, store=store)
+    assert [(n["name"], n["doc_id"]) for n in third["notices"]] == [("c.jsonl:1", "c.jsonl#1")]
+    assert len(store.documents()) == 3
+
+
 def test_password_hashes_verify_and_reject():
     entry = auth.auth_entry("amal", "كلمة-سر", iterations=1000)
     check = auth.make_auth([entry])

@@ -3,6 +3,9 @@ gave (to the same user), ratings under the login name, own vs everyone's ratings
 rate limit (with an injected clock). The slow test drives the launched app with logins."""
 from __future__ import annotations
 
+import asyncio
+import contextvars
+import inspect
 import json
 from pathlib import Path
 from types import SimpleNamespace
@@ -13,7 +16,7 @@ from evals.ratings import Feedback, Rating, RatingStore
 from rag.errors import ConfigError
 from tests.ingest.test_pipeline import make_archive, write_article
 from tests.ui.test_app import QUESTION, running_app
-from ui import auth
+from ui import auth, login_limit
 from ui import eval_tab as tab
 from ui.feedback import FeedbackRefused, record_feedback
 
@@ -62,22 +65,69 @@ def test_hash_password_prints_the_role(monkeypatch, capsys):
 
 
 # -- login rate limit -------------------------------------------------------------------------
+def from_address(address, fn, *args):
+    """Call fn as a request from `address` would (what the ClientAddress middleware sets)."""
+    ctx = contextvars.copy_context()
+    ctx.run(login_limit.CLIENT_ADDRESS.set, address)
+    return ctx.run(fn, *args)
+
+
 def test_the_sixth_wrong_login_in_a_minute_is_refused_even_with_the_right_password():
     clock = Clock()
-    limiter = auth.LoginLimiter(5, 60, clock=clock)
+    limiter = login_limit.LoginLimiter(5, 60, clock=clock)
     check = auth.make_auth([entry("amal", "right"), entry("omar", "0mar")], limiter)
     for _ in range(5):
         assert check("amal", "wrong") is False
         clock.t += 1
-    with pytest.raises(auth.LoginRefused, match="Too many failed logins.*try again in 55 s"):
+    with pytest.raises(login_limit.LoginRefused, match="Too many failed logins.*try again in 55 s"):
         check("amal", "right")
     assert check("omar", "0mar")  # per user: another name is not blocked
     clock.t += 30
-    with pytest.raises(auth.LoginRefused):  # refused attempts are not counted, nor is the wait reset
+    with pytest.raises(login_limit.LoginRefused):  # refused attempts are not counted, nor is the wait reset
         check("amal", "right")
     clock.t += 25  # the first failure is now 60 s old
     assert check("amal", "right") is True
     assert check("amal", "wrong") is False and check("amal", "right") is True  # a success clears the count
+
+
+def test_failures_from_one_address_do_not_lock_the_user_out_from_another():
+    clock = Clock()
+    check = auth.make_auth([entry("amal", "right")], login_limit.LoginLimiter(5, 60, clock=clock))
+    for _ in range(5):
+        assert from_address("203.0.113.9", check, "amal", "guess") is False
+    with pytest.raises(login_limit.LoginRefused, match="for this user from this address") as e:
+        from_address("203.0.113.9", check, "amal", "right")
+    assert "لهذا المستخدم من هذا العنوان" in str(e.value)
+    assert from_address("198.51.100.7", check, "amal", "right") is True  # her own machine
+    clock.t += 60
+    assert from_address("203.0.113.9", check, "amal", "right") is True
+
+
+def test_one_address_spraying_many_user_names_is_limited_across_names():
+    clock = Clock()
+    limits = login_limit.Limits(login_limit.LoginLimiter(5, 60, clock=clock), login_limit.LoginLimiter(3, 60, clock=clock))
+    check = auth.make_auth([entry("amal", "right")], limits)
+    for name in ("admin", "root", "test"):
+        assert from_address("203.0.113.9", check, name, "123456") is False
+    with pytest.raises(login_limit.LoginRefused, match="from this address") as e:
+        from_address("203.0.113.9", check, "guest", "123456")
+    assert "من هذا العنوان" in str(e.value)
+    with pytest.raises(login_limit.LoginRefused):  # a valid account does not reopen the address
+        from_address("203.0.113.9", check, "amal", "right")
+    assert from_address("198.51.100.7", check, "amal", "right") is True
+
+
+def test_the_middleware_hands_the_socket_peer_to_the_auth_callable():
+    seen = []
+
+    async def app(scope, receive, send):
+        seen.append(login_limit.CLIENT_ADDRESS.get())
+
+    mw = login_limit.ClientAddress(app)
+    asyncio.run(mw({"type": "http", "client": ("127.0.0.2", 5555), "headers": [(b"x-forwarded-for", b"10.0.0.1")]},
+                   None, None))
+    asyncio.run(mw({"type": "http", "client": None, "headers": []}, None, None))
+    assert seen == ["127.0.0.2", ""] and login_limit.CLIENT_ADDRESS.get() == ""
 
 
 def test_the_app_answers_a_blocked_login_with_http_429(settings):
@@ -86,12 +136,46 @@ def test_the_app_answers_a_blocked_login_with_http_429(settings):
     from ui.app import login_check
 
     clock = Clock()
-    check = login_check(settings.replace(auth=(entry("amal", "right"),)), auth.LoginLimiter(2, 60, clock=clock))
-    assert not check("amal", "x") and not check("amal", "y")
+    check = login_check(settings.replace(auth=(entry("amal", "right"),)),
+                        login_limit.Limits(login_limit.LoginLimiter(2, 60, clock=clock)))
+    assert inspect.iscoroutinefunction(check)  # Gradio awaits it: the hashing leaves its event loop
+    assert not asyncio.run(check("amal", "x")) and not asyncio.run(check("amal", "y"))
     with pytest.raises(HTTPException) as e:
-        check("amal", "right")
+        asyncio.run(check("amal", "right"))
     assert e.value.status_code == 429 and "Too many failed logins" in e.value.detail
     assert login_check(settings) is None
+
+
+@pytest.mark.slow
+def test_the_launched_app_limits_logins_per_user_and_socket_address(settings, tmp_path):
+    """A real server on 127.0.0.1, clients bound to 127.0.0.1, .2 and .3 (all loopback on Linux)."""
+    import httpx
+
+    secured = settings.replace(auth=(entry("amal", "right"),), login_address_max_failures=8)
+    with running_app(secured) as (url, _):
+        def post(local, user, password, **headers):
+            with httpx.Client(transport=httpx.HTTPTransport(local_address=local)) as c:
+                return c.post(url + "login", data={"username": user, "password": password}, headers=headers)
+
+        for _ in range(5):
+            assert post("127.0.0.1", "amal", "nope").status_code == 400
+        blocked = post("127.0.0.1", "amal", "right")
+        assert blocked.status_code == 429 and "for this user from this address" in blocked.json()["detail"]
+        assert "أعد المحاولة" in blocked.json()["detail"]
+        # A made-up X-Forwarded-For is not another address (no trusted proxies by default).
+        assert post("127.0.0.1", "amal", "right", **{"X-Forwarded-For": "10.9.8.7"}).status_code == 429
+        assert post("127.0.0.2", "amal", "right").status_code == 200  # another address logs in
+        for i in range(8):  # spraying names from one address
+            assert post("127.0.0.3", f"user{i}", "123456").status_code == 400
+        sprayed = post("127.0.0.3", "someone", "123456")
+        assert sprayed.status_code == 429 and "from this address" in sprayed.json()["detail"]
+        assert post("127.0.0.2", "amal", "right").status_code == 200
+    # Behind a reverse proxy the operator names it; then its X-Forwarded-For is the client.
+    with running_app(secured.replace(trusted_proxies=("127.0.0.1",))) as (url, _):
+        for _ in range(5):
+            assert post("127.0.0.1", "amal", "nope", **{"X-Forwarded-For": "203.0.113.9"}).status_code == 400
+        assert post("127.0.0.1", "amal", "right", **{"X-Forwarded-For": "203.0.113.9"}).status_code == 429
+        assert post("127.0.0.1", "amal", "right", **{"X-Forwarded-For": "198.51.100.7"}).status_code == 200
 
 
 # -- feedback on issued answers ---------------------------------------------------------------
@@ -165,6 +249,44 @@ def test_the_page_hides_upload_and_removal_from_readers_and_fixes_the_rater(sett
     rater, agreement, *_ = eval_load(SimpleNamespace(username="rita"))
     assert rater["value"] == "rita" and rater["interactive"] is False and agreement["visible"] is False
     assert eval_load(SimpleNamespace(username="ada"))[1]["visible"] is True
+
+
+def test_running_a_question_set_needs_the_editor_role_on_the_server(settings, tmp_path):
+    import gradio as gr
+
+    from tests.fakes import FakeEmbedder
+    from ui.app import build_app
+
+    secret = tmp_path / "server-only.questions.jsonl"
+    secret.write_text(json.dumps({"id": "s1", "question": "ما الخبر؟", "answers": ["x"], "context_id": "c1"},
+                                 ensure_ascii=False) + "\n", encoding="utf-8")
+    contexts = tmp_path / "server-only.contexts.jsonl"
+    contexts.write_text(json.dumps({"context_id": "c1", "title": "خبر", "text": "نص الخبر عن المياه في النيل."},
+                                   ensure_ascii=False) + "\n", encoding="utf-8")
+    secured = settings.replace(auth=(entry("rita", "r1", "reader"), entry("ed", "e1", "editor")))
+    fns = build_app(secured, embedder=FakeEmbedder()).fns
+    fns = list(fns.values()) if isinstance(fns, dict) else list(fns)
+    on_run = next(f.fn for f in fns if getattr(f.fn, "__name__", "") == "on_run")
+    eval_load = [f.fn for f in fns if getattr(f.fn, "__name__", "") == "on_load"][-1]
+    args = (str(secret), None, str(contexts), None, "lexical", "arabic", 5, 0, False)
+    with pytest.raises(gr.Error, match="permission denied: to run a question set.*editor role"):
+        on_run(*args, SimpleNamespace(username="rita"), progress=lambda *a, **k: None)
+    run, summary, rows, *_ = on_run(*args, SimpleNamespace(username="ed"), progress=lambda *a, **k: None)
+    assert run.summary["n_questions"] == 1 and rows[0][0] == "s1"
+    *_, box, note = eval_load(SimpleNamespace(username="rita"))
+    assert box["visible"] is False and note["visible"] is True and "editor" in note["value"]
+    assert eval_load(SimpleNamespace(username="ed"))[-2]["visible"] is True
+
+
+def test_the_app_keeps_answers_as_long_as_the_setting_says(settings):
+    from rag.config import load_settings
+    from tests.fakes import FakeEmbedder
+    from ui.app import Services
+
+    assert settings.answer_retention_days == 30
+    assert load_settings(env={"RAG_ANSWER_RETENTION_DAYS": "7"}).answer_retention_days == 7
+    svc = Services.build(settings.replace(answer_retention_days=7), embedder=FakeEmbedder())
+    assert svc.ratings.answer_retention_days == 7
 
 
 # -- the launched app with logins ---------------------------------------------------------------

@@ -99,8 +99,6 @@ _REASONS = [  # the upload and ingest reasons, in Arabic for the summary (the AP
     (r"^unpacks to more than (\d+) MB$", lambda m: f"يتجاوز بعد فكّه {m.group(1)} م.ب"),
     (r"^File is not a zip file$", lambda m: "ليس ملف zip صالحًا"),
     (r"^no text left after cleaning.*", lambda m: "لا نص بعد التنظيف؛ لا شيء للفهرسة"),
-    (r"^document id (.*) is already used by (.*); give records unique ids$",
-     lambda m: f"المعرّف {m.group(1)} مستخدم في {m.group(2)}؛ اجعل المعرّفات فريدة"),
 ]
 
 
@@ -129,11 +127,21 @@ def render_ingest_summary(summary: Mapping) -> str:
                     for d in summary.get("documents", ()))
     same = "".join(f'<li><code dir="ltr">{esc(u.get("name", ""))}</code>: {esc(u.get("title", ""))}</li>'
                    for u in summary.get("same", ()))
+    notices = "".join(f'<li><code dir="ltr">{esc(n.get("name", ""))}</code>: {_id_notice(n)}</li>'
+                      for n in summary.get("notices", ()))
     return (f'<div class="rag-summary" dir="rtl"><div>{head}</div>'
             + (f'<div class="rag-sub">في الفهرس الآن من هذا الرفع:</div><ul class="rag-added">{added}</ul>' if added else "")
             + (f'<div class="rag-sub">بلا تغيير (موجود في الفهرس بالمحتوى نفسه):</div><ul class="rag-same">{same}</ul>' if same else "")
+            + (f'<div class="rag-sub">أُدخل بمعرّف آخر (معرّفه مستخدم لوثيقة أخرى بقيت كما هي):</div>'
+               f'<ul class="rag-notices">{notices}</ul>' if notices else "")
             + (f'<div class="rag-sub">لم يُدخل:</div><ul class="rag-skipped">{skipped}</ul>' if skipped else "")
             + "</div>")
+
+
+def _id_notice(n: Mapping) -> str:
+    """A record stored under a scoped id, in Arabic: whose id it gave, who keeps it, its new id."""
+    rid, kept, doc_id = (f'<code dir="ltr">{esc(n.get(k, ""))}</code>' for k in ("record_id", "kept", "doc_id"))
+    return f"المعرّف {rid} مستخدم لوثيقة من {kept} بقيت كما هي؛ حُفظ هذا السجل بالمعرّف {doc_id}"
 
 
 def shown_path(path: str) -> str:
