@@ -54,6 +54,7 @@ class Settings:
     dense_weight: float = 1.0
     lexical_weight: float = 1.0  # BM25 over light-stemmed terms
     root_weight: float = 0.5  # BM25 over Arabic roots (0 turns it off)
+    fusion: str = "rrf"  # rrf (fixed weights) | adaptive (weights scaled per query, rag.retrieval.fusion)
     per_doc_cap: int = 2
     reranker_model: str = ""
     # Answering.

@@ -26,3 +26,25 @@ def fuse(rankings: Iterable[tuple[float, Sequence[str]]], rrf_k: int) -> dict[st
 def fused_order(fused: dict[str, float]) -> list[str]:
     """Ids best first: higher fused score, then chunk id."""
     return sorted(fused, key=lambda c: (-fused[c], c))
+
+
+def standout(scores: Sequence[float]) -> float:
+    """How far a ranking's best score stands above the rest of its list, in the rest's standard
+    deviations (0 for a list too short to tell). Scale-free, so cosines and BM25 compare."""
+    if len(scores) < 3:
+        return 0.0
+    rest = scores[1:]
+    mean = sum(rest) / len(rest)
+    sd = (sum((x - mean) ** 2 for x in rest) / len(rest)) ** 0.5
+    return max(0.0, (scores[0] - mean) / (sd + 1e-9))
+
+
+def adaptive_weights(weights: Sequence[float], scores: Sequence[Sequence[float]]) -> list[float]:
+    """Each side's weight scaled by how much its best result stands out on this query, relative
+    to the sides' mean: a side that is sure of its top passage counts for more."""
+    outs = [standout(s) for s in scores]
+    live = [o for o, w, s in zip(outs, weights, scores) if w and s]
+    mean = sum(live) / len(live) if live else 0.0
+    if mean <= 0:
+        return list(weights)
+    return [w * (o / mean if s else 0.0) for w, o, s in zip(weights, outs, scores)]

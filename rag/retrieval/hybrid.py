@@ -13,7 +13,7 @@ from typing import Literal
 from rag.config import Settings
 from rag.index.store import Store
 from rag.retrieval.diversify import diversify
-from rag.retrieval.fusion import fuse, fused_order, ranks
+from rag.retrieval.fusion import adaptive_weights, fuse, fused_order, ranks
 from rag.text.arabic import crosses_script, latin_script
 from rag.types import Filters, Hit
 
@@ -55,7 +55,11 @@ class HybridRetriever:
         d_rank, l_rank, r_rank = ranks(d_ids), ranks(l_ids), ranks(r_ids)
         d_sim = {h.chunk_id: h.similarity for h in dense}
         l_score = dict(lexical)
-        fused = fuse(((s.dense_weight, d_ids), (s.lexical_weight, l_ids), (s.root_weight, r_ids)), s.rrf_k)
+        weights = [s.dense_weight, s.lexical_weight, s.root_weight]
+        if s.fusion == "adaptive":
+            weights = adaptive_weights(weights, [[h.similarity for h in dense], [x for _, x in lexical],
+                                                 [x for _, x in rooted]])
+        fused = fuse(zip(weights, (d_ids, l_ids, r_ids)), s.rrf_k)
         order = fused_order(fused)
         chunks = self.store.chunks(order)
         hits = [Hit(chunks[c], fused[c], dense_score=d_sim.get(c), dense_rank=d_rank.get(c),

@@ -1,7 +1,7 @@
 """Weighted reciprocal-rank fusion over ranked id lists."""
 import pytest
 
-from rag.retrieval.fusion import fuse, fused_order, ranks
+from rag.retrieval.fusion import adaptive_weights, fuse, fused_order, ranks, standout
 
 
 def test_ranks_are_zero_based_positions():
@@ -45,3 +45,20 @@ def test_ties_break_by_chunk_id():
 
 def test_nothing_in_nothing_out():
     assert fuse((), rrf_k=20) == {} and fused_order({}) == []
+
+
+def test_standout_is_scale_free():
+    flat, sure = [0.86, 0.85, 0.86, 0.85, 0.86], [0.95, 0.85, 0.86, 0.85, 0.86]
+    assert standout(flat) < 2 < standout(sure)
+    assert abs(standout([9.5, 8.5, 8.6, 8.5, 8.6]) - standout(sure)) < 1e-4  # BM25 scale, same shape
+    assert standout([1.0, 0.5]) == 0.0  # too short to tell
+
+
+def test_the_side_sure_of_its_top_result_weighs_more_on_this_query():
+    sure_dense = [0.95, 0.85, 0.86, 0.85, 0.86]
+    flat_bm25 = [12.0, 11.9, 11.8, 11.9, 11.8]
+    w = adaptive_weights([1.0, 1.0, 0.5], [sure_dense, flat_bm25, flat_bm25])
+    assert w[0] > 1.0 > w[1] and w[2] < 0.5
+    # a side that found nothing gets nothing; with no signal at all the weights stay as set
+    assert adaptive_weights([1.0, 1.0], [sure_dense, []])[1] == 0.0
+    assert adaptive_weights([1.0, 1.0], [[0.5, 0.5, 0.5], [3.0, 3.0, 3.0]]) == [1.0, 1.0]
