@@ -1,0 +1,33 @@
+"""The launched app through gradio_client: an extractive answer streams as it is composed (its
+lines, not one piece), and the final update is /ask's own JSON with its citations."""
+from __future__ import annotations
+
+import pytest
+
+from tests.ingest.test_pipeline import make_archive, write_article
+from tests.ui.test_app import running_app
+
+pytestmark = pytest.mark.slow
+LEAGUE = ("تأسست جامعة الدول العربية في القاهرة عام 1945 بمبادرة من سبع دول. "
+          "يبلغ عدد الدول الأعضاء في الجامعة 22 دولة. يقع مقر الجامعة في مدينة القاهرة.")
+
+
+def test_an_extractive_answer_streams_its_lines_then_the_cited_answer(settings, tmp_path):
+    from gradio_client import Client
+
+    archive = make_archive(tmp_path / "arch", n=3)
+    write_article(archive, "league.txt", "جامعة الدول العربية", LEAGUE)
+    with running_app(settings, archive) as (url, _):
+        c = Client(url, verbose=False)
+        job = c.submit("متى تأسست جامعة الدول العربية؟", api_name="/ask_stream")
+        final = job.result(timeout=60)
+        updates = job.outputs()
+        whole = c.predict("متى تأسست جامعة الدول العربية؟", api_name="/ask")
+    partial = [u for u in updates if u.get("partial")]
+    assert len(partial) >= 2, updates  # the short answer, then the quoted sentence(s)
+    assert partial[0]["answer"].startswith("الجواب:") and "1945" in partial[0]["answer"]
+    assert all(b["answer"].startswith(a["answer"]) for a, b in zip(partial, partial[1:]))  # each adds a line
+    assert updates[-1] == final and not final.get("partial") and final["answer_id"]
+    assert final["answer"] == partial[-1]["answer"] and "[1]" in final["answer"]
+    assert final["citations"][0]["title"] == "جامعة الدول العربية"
+    assert {k: v for k, v in final.items() if k != "answer_id"} == {k: v for k, v in whole.items() if k != "answer_id"}
