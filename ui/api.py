@@ -101,7 +101,8 @@ def add_routes(svc: Services) -> None:
 
     def feedback(answer: str, thumbs: int, comment: str = "", request: gr.Request = None) -> dict:
         """Store a thumbs up (1) / down (-1) on an answer `ask` gave you: pass its "answer_id"
-        (or the whole JSON it returned). The stored question and answer are the server's."""
+        (or the whole JSON it returned). The stored question and answer are the server's; rating
+        the same answer again replaces your earlier feedback on it (the same id comes back)."""
         try:
             return {"id": record_feedback(svc, identity(request, api=True), answer, int(thumbs), comment)}
         except (FeedbackRefused, ValueError) as e:

@@ -1,6 +1,7 @@
 """The app as a new user meets it, in headless Chromium at a laptop and a phone size, with the
 browser set to English: the page is Arabic and right to left anyway, nothing is wider than the
-screen on any tab, every control has an accessible name, the Evaluation run works as loaded, a
+screen on any tab, every control has an accessible name, the rating comment goes with the message
+rated, the Evaluation run works as loaded, a
 re-upload is reported unchanged, a refusal reads without scrolling and an invalid date is a
 visible error naming the field. Screenshots of each tab land in test-artifacts/ (gitignored)."""
 from __future__ import annotations
@@ -10,10 +11,12 @@ from pathlib import Path
 
 import pytest
 
+from evals.ratings import RatingStore
 from tests.evals.test_run import CONTEXTS, QUESTIONS
 from tests.ingest.test_pipeline import make_archive, write_article
 from tests.ui.test_app import running_app
 from tests.ui.test_browser import ARTIFACTS, CHROMIUM
+from ui.eval_tab import ratings_path
 
 pytestmark = [
     pytest.mark.slow,
@@ -165,12 +168,30 @@ def test_each_tab_as_a_new_user_meets_it(settings, tmp_path, browser, size):
         assert page.locator("#rag-chat button[aria-label='انسخ الرسالة']").count() >= 1  # via gr.I18n
         _check_layout(page, size, "chat-answer")
 
-        # Rating: the comment goes with the message it rates and shows under it.
-        page.fill("#rag-comment textarea", "مفيد")
+        # Rating: 👎 on the answer, then the comment box that opens for it: one row with both,
+        # on that answer's id (the refusal above stays unrated).
+        assert not page.locator("#rag-comment-panel").is_visible()
+        aid = answer.get_attribute("id").removeprefix("ans-")
         page.locator("#rag-chat button[aria-label='عدم الإعجاب']").last.click()
-        page.wait_for_selector("#rag-chat .rag-rated", timeout=10_000)
-        assert "مفيد" in page.locator("#rag-chat .rag-rated").last.inner_text()
+        page.wait_for_selector("#rag-comment-panel textarea", state="visible", timeout=10_000)
+        assert "ما أثر الدعاية الرقمية" in page.inner_text("#rag-comment-head")
+        _check_layout(page, size, "chat-rating")
+        page.fill("#rag-comment textarea", "مفيد")
+        page.click("#rag-comment-save")
+        page.wait_for_selector("#rag-feedback-note .rag-note-ok", timeout=10_000)
         assert "ما أثر الدعاية الرقمية" in page.inner_text("#rag-feedback-note")
+        assert not page.locator("#rag-comment-panel").is_visible()
+        assert "مفيد" in page.locator("#rag-chat .rag-rated").last.inner_text()
+        assert page.locator("#rag-chat .rag-rated").count() == 1
+        rated = lambda: [(f.answer_id, f.thumbs, f.comment) for f in RatingStore(ratings_path(settings)).list_feedback()]  # noqa: E731
+        assert rated() == [(aid, -1, "مفيد")]
+        # The other thumb changes that row, the comment kept; "no comment" closes the box.
+        page.locator("#rag-chat button[aria-label='إعجاب']").last.click()
+        page.wait_for_selector("#rag-comment-panel textarea", state="visible", timeout=10_000)
+        assert page.input_value("#rag-comment textarea") == "مفيد"
+        page.click("#rag-comment-skip")
+        page.wait_for_selector("#rag-comment-panel", state="hidden", timeout=10_000)
+        assert rated() == [(aid, 1, "مفيد")]
 
         # Regenerate the last answer: still two exchanges, the last answered again.
         page.locator("#rag-chat button[aria-label='إعادة المحاولة']").last.click()

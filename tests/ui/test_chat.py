@@ -1,5 +1,7 @@
-"""The launched app through gradio_client: an extractive answer streams as it is composed (its
-lines, not one piece), and the final update is /ask's own JSON with its citations."""
+"""The chat: an extractive answer streams as it is composed (its lines, not one piece) through the
+launched app and gradio_client, the final update /ask's own JSON with its citations; and the
+helpers behind the thumbs and the history panel. (The thumb-then-comment flow in the browser:
+tests/ui/test_browser_layout.py.)"""
 from __future__ import annotations
 
 import pytest
@@ -7,11 +9,11 @@ import pytest
 from tests.ingest.test_pipeline import make_archive, write_article
 from tests.ui.test_app import running_app
 
-pytestmark = pytest.mark.slow
 LEAGUE = ("تأسست جامعة الدول العربية في القاهرة عام 1945 بمبادرة من سبع دول. "
           "يبلغ عدد الدول الأعضاء في الجامعة 22 دولة. يقع مقر الجامعة في مدينة القاهرة.")
 
 
+@pytest.mark.slow
 def test_an_extractive_answer_streams_its_lines_then_the_cited_answer(settings, tmp_path):
     from gradio_client import Client
 
@@ -31,3 +33,13 @@ def test_an_extractive_answer_streams_its_lines_then_the_cited_answer(settings, 
     assert final["answer"] == partial[-1]["answer"] and "[1]" in final["answer"]
     assert final["citations"][0]["title"] == "جامعة الدول العربية"
     assert {k: v for k, v in final.items() if k != "answer_id"} == {k: v for k, v in whole.items() if k != "answer_id"}
+
+
+def test_thumbs_and_their_buttons():
+    from ui.chat_tab import thumbs_from, thumbs_of
+
+    assert [thumbs_from(v) for v in (True, "Like", False, "Dislike", "", None)] == [1, 1, -1, -1, 0, 0]
+    turns = [{"question": "س"}, {"question": "س", "feedback": {"thumbs": -1, "comment": ""}},
+             {"question": "س", "feedback": {"thumbs": 1, "comment": "جيد"}}]
+    assert thumbs_of(turns) == [None, "Dislike", "Like"]
+
