@@ -1,12 +1,13 @@
 """The app as a new user meets it, in headless Chromium at a laptop and a phone size, with the
-browser set to English: the page is Arabic and right to left anyway, nothing is wider than the
-screen on any tab, every control has an accessible name, the rating comment goes with the message
-rated, the Evaluation run works as loaded, a
+browser set to English: the page is Arabic and right to left anyway, no English string of Gradio's
+is left on any tab, nothing is wider than the screen, every control has an accessible name,
+the rating comment goes with the message rated, the Evaluation run works as loaded, a
 re-upload is reported unchanged, a refusal reads without scrolling and an invalid date is a
 visible error naming the field. Screenshots of each tab land in test-artifacts/ (gitignored)."""
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 import pytest
@@ -60,6 +61,47 @@ UNNAMED = """() => {
   return bad;
 }"""
 
+# Latin-script words the page shows or labels with (visible text, and the aria-label / title /
+# placeholder / alt of visible elements): none may remain but technical names, file names, and
+# words of document content and user data (any word that occurs inside DATA is allowed anywhere,
+# e.g. in a message's label). So an English string of Gradio's, with or without an i18n key,
+# fails here whatever it is.
+DATA = (".rag-msg .rag-text, .rag-question, .rag-card, .rag-near, .rag-preview, table.rag-docs, .rag-stat-value, "
+        ".rag-summary li, .rag-confirm b, #rag-eval-results .body-cell, #rag-eval-results tbody, #rag-history label, code, .rag-mode-detail, "
+        "#rag-files .file-preview, textarea, input")
+LATIN = """(data) => {
+  const word = /[A-Za-z0-9_.\\/-]*[A-Za-z][A-Za-z0-9_.\\/-]*/g;
+  const vis = (el) => { const r = el.getBoundingClientRect(), s = getComputedStyle(el);
+    return r.width > 0 && r.height > 0 && s.visibility !== 'hidden' && s.display !== 'none' && r.right > 0
+      && r.left < window.innerWidth && !el.closest('[aria-hidden=true]'); };
+  const allowed = new Set(), shown = [];
+  for (const el of document.querySelectorAll(data)) {
+    for (const w of ((el.textContent || '') + ' ' + (el.value || '')).match(word) || []) allowed.add(w);
+  }
+  const walk = document.createTreeWalker(document.body, NodeFilter.SHOW_TEXT);
+  for (let n = walk.nextNode(); n; n = walk.nextNode()) {
+    const el = n.parentElement;
+    if (!el || el.closest('script, style, ' + data) || !vis(el)) continue;
+    for (const w of n.nodeValue.match(word) || []) shown.push([w, 'text', n.nodeValue.trim().slice(0, 60)]);
+  }
+  for (const el of document.querySelectorAll('[aria-label], [title], [placeholder], [alt]')) {
+    if (!vis(el)) continue;
+    for (const a of ['aria-label', 'title', 'placeholder', 'alt']) {
+      const v = el.getAttribute(a) || '';
+      for (const w of v.match(word) || []) shown.push([w, a, v.slice(0, 60)]);
+    }
+  }
+  return shown.filter(([w]) => !allowed.has(w));
+}"""
+TECHNICAL = {"PDF", "DOCX", "API", "MCP", "JSON", "JSONL", "CSV", "zip", "LLM", "k"}  # k: RAG_K, recall@k
+
+
+def _latin(page) -> list:
+    """The Latin-script words left in the page's UI (see LATIN), less the technical names."""
+    return [hit for hit in page.evaluate(LATIN, DATA)
+            if hit[0] not in TECHNICAL and not re.fullmatch(r"RAG_[A-Z_]+|[\w.-]+\.(csv|jsonl?|txt|md|pdf|docx|zip)", hit[0])]
+
+
 IN_CHAT_VIEW = """(sel) => {
   const el = [...document.querySelectorAll(sel)].pop();
   if (!el) return null;
@@ -86,6 +128,8 @@ def _check_layout(page, size: str, tab: str) -> None:
     o = page.evaluate(OVERFLOW)
     assert o["scroll"] <= o["width"] + 1 and not o["out"], (tab, o)
     assert page.evaluate(UNNAMED) == [], tab
+    left = _latin(page)
+    assert left == [], (tab, left)
 
 
 @pytest.mark.parametrize("size", list(SIZES))
