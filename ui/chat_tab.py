@@ -102,7 +102,8 @@ def user_of(request, client_id: str | None) -> str:
 
 
 def conversation_choices(items: list[dict]) -> list[tuple[str, str]]:
-    return [(f"{c['title'] or '…'} · {c['updated']}", c["id"]) for c in items]
+    # The time is isolated left to right: after an Arabic title, "2026-12-01" would read "01-12-2026".
+    return [(f"{c['title'] or '…'} · \u2066{c['updated']}\u2069", c["id"]) for c in items]
 
 
 def chat_tab(svc: Services, client_id) -> tuple[list, tuple]:

@@ -43,3 +43,9 @@ def test_thumbs_and_their_buttons():
              {"question": "س", "feedback": {"thumbs": 1, "comment": "جيد"}}]
     assert thumbs_of(turns) == [None, "Dislike", "Like"]
 
+
+def test_a_saved_conversation_lists_its_time_left_to_right():
+    from ui.chat_tab import conversation_choices
+
+    [(label, cid)] = conversation_choices([{"id": "c1", "title": "ما هي وصفة الكسكس؟", "updated": "2026-12-01 16:17"}])
+    assert cid == "c1" and label.endswith("\u20662026-12-01 16:17\u2069")  # not "01-12-2026" after Arabic
