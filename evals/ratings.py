@@ -258,7 +258,9 @@ class RatingStore:
         return out
 
     def add_feedback(self, feedback: Feedback) -> int:
-        """Store a thumbs up/down from the chat; returns its id (see feedback_item_id)."""
+        """Store a thumbs up/down from the chat; returns its id (see feedback_item_id). A user's
+        later feedback on the same issued answer (a comment added after the thumb, the other
+        thumb) replaces the earlier one in place: one row, one id, per user and answer."""
         row = asdict(feedback)
         row.pop("id")
         row["timestamp"] = feedback.timestamp or now()
@@ -267,7 +269,19 @@ class RatingStore:
         cols = ", ".join(row)
         marks = ", ".join(f":{c}" for c in row)
         with self._connect() as con:
+            if feedback.answer_id and feedback.user:
+                old = con.execute("SELECT id FROM feedback WHERE user = ? AND answer_id = ? ORDER BY id LIMIT 1",
+                                  (feedback.user, feedback.answer_id)).fetchone()
+                if old is not None:
+                    sets = ", ".join(f"{c} = :{c}" for c in row)
+                    con.execute(f"UPDATE feedback SET {sets} WHERE id = :id", {**row, "id": old["id"]})
+                    return old["id"]
             return con.execute(f"INSERT INTO feedback ({cols}) VALUES ({marks})", row).lastrowid
+
+    def remove_feedback(self, user: str, answer_id: str) -> int:
+        """Withdraw a user's feedback on an issued answer (the thumb clicked again); rows removed."""
+        with self._connect() as con:
+            return con.execute("DELETE FROM feedback WHERE user = ? AND answer_id = ?", (user, answer_id)).rowcount
 
     def list_feedback(self, user: str | None = None) -> list[Feedback]:
         """Chat feedback, oldest first: everyone's, or one user's."""

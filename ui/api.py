@@ -2,10 +2,12 @@
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Iterator
 from typing import TYPE_CHECKING
 
 import gradio as gr
 
+from rag.types import Answer
 from ui import render
 from ui.auth import denied
 from ui.eval_tab import visible_feedback, visible_ratings
@@ -24,11 +26,9 @@ def add_routes(svc: Services) -> None:
         name = getattr(request, "username", None) if request is not None else None
         return f"user:{name}" if name else "api"
 
-    def ask(question: str, history: str = "", since: str = "", until: str = "", author: str = "",
-            source: str = "", conversation: str = "", request: gr.Request = None) -> dict:
-        """A cited answer (or a refusal with the nearest passages) as JSON. A date that is not one
-        is an error naming the field. conversation: "new" or an id from /conversations to keep
-        the turn in the caller's history (its id comes back as "conversation_id")."""
+    def prepared(question: str, history: str, since: str, until: str, author: str, source: str,
+                 conversation: str, request) -> tuple:
+        """Checked filters, the saved conversation (or None) and the history to condense with."""
         too_long = question_error((question or "").strip()) if len(question or "") > MAX_QUESTION_CHARS else ""
         try:
             filters = make_filters(since, until, author, source,
@@ -40,8 +40,10 @@ def add_routes(svc: Services) -> None:
         past = svc.conversations.get(api_user(request), conversation) if conversation not in ("", "new") else None
         if conversation not in ("", "new") and past is None:
             raise gr.Error(f"no conversation {conversation!r} for this user")
-        prior = parse_history(history) or history_of(past or [])
-        answer = svc.assistant.ask(question, prior, filters)
+        return filters, past, parse_history(history) or history_of(past or [])
+
+    def answered(question: str, answer, filters, past, conversation: str, request) -> dict:
+        """/ask's JSON for a finished answer: issued (its answer_id) and kept in the conversation."""
         out = answer_payload(answer)
         out["answer_id"] = aid = issue(svc, identity(request, api=True), out, filters)  # what /feedback names
         if conversation:
@@ -50,6 +52,28 @@ def add_routes(svc: Services) -> None:
             out["conversation_id"] = svc.conversations.save(api_user(request), (past or []) + [turn],
                                                             None if conversation == "new" else conversation)
         return out
+
+    def ask(question: str, history: str = "", since: str = "", until: str = "", author: str = "",
+            source: str = "", conversation: str = "", request: gr.Request = None) -> dict:
+        """A cited answer (or a refusal with the nearest passages) as JSON. A date that is not one
+        is an error naming the field. conversation: "new" or an id from /conversations to keep
+        the turn in the caller's history (its id comes back as "conversation_id")."""
+        filters, past, prior = prepared(question, history, since, until, author, source, conversation, request)
+        return answered(question, svc.assistant.ask(question, prior, filters), filters, past, conversation, request)
+
+    def ask_stream(question: str, history: str = "", since: str = "", until: str = "", author: str = "",
+                   source: str = "", conversation: str = "", request: gr.Request = None) -> Iterator[dict]:
+        """/ask as it is produced, as the chat shows it: {"partial": true, "answer": the text so far}
+        for each piece (an extractive answer's lines, an LLM's tokens), then /ask's JSON, whose
+        "answer" (verified, markers renumbered) replaces the partial text."""
+        filters, past, prior = prepared(question, history, since, until, author, source, conversation, request)
+        text = ""
+        for piece in svc.assistant.stream(question, prior, filters):
+            if isinstance(piece, Answer):
+                yield answered(question, piece, filters, past, conversation, request)
+            else:
+                text += piece
+                yield {"partial": True, "answer": text}
 
     def conversations(request: gr.Request = None) -> list:
         """The caller's saved conversations (the login user's), newest first."""
@@ -77,7 +101,8 @@ def add_routes(svc: Services) -> None:
 
     def feedback(answer: str, thumbs: int, comment: str = "", request: gr.Request = None) -> dict:
         """Store a thumbs up (1) / down (-1) on an answer `ask` gave you: pass its "answer_id"
-        (or the whole JSON it returned). The stored question and answer are the server's."""
+        (or the whole JSON it returned). The stored question and answer are the server's; rating
+        the same answer again replaces your earlier feedback on it (the same id comes back)."""
         try:
             return {"id": record_feedback(svc, identity(request, api=True), answer, int(thumbs), comment)}
         except (FeedbackRefused, ValueError) as e:
@@ -94,7 +119,7 @@ def add_routes(svc: Services) -> None:
         """Index facts: documents, chunks, embedding model, last ingest; and the answer mode."""
         return {**svc.store.stats(), "answer_mode": svc.mode}
 
-    for fn in (ask, documents, remove_document, feedback, ratings, stats, conversations, conversation,
+    for fn in (ask, ask_stream, documents, remove_document, feedback, ratings, stats, conversations, conversation,
                delete_conversation):
         gr.api(fn, api_name=fn.__name__, concurrency_limit=8)
 

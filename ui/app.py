@@ -117,11 +117,16 @@ def _banner(svc: Services) -> str:
     return render.mode_banner(svc.mode, detail)
 
 
-# Gradio's own strings that its Arabic locale lacks (the page is put in that locale by app.js, so
-# without these they show in English or, for "common.complete", as the raw key).
+# Gradio's own strings with i18n keys that its Arabic locale lacks or words oddly (the page is put
+# in that locale by app.js; without these they show in English or, for "common.complete", as the
+# raw key). A flat "a.b" key here wins over Gradio's own {"a": {"b": ...}} in the same locale.
+# The strings Gradio writes as literals, with no key, are in app.js (LITERAL).
 GRADIO_I18N = {
     "ar": {"common.complete": "اكتمل", "chatbot.complete": "اكتمل", "chatbot.copy_message": "انسخ الرسالة",
-           "chatbot.copied_message": "نُسخت الرسالة"},
+           "chatbot.copied_message": "نُسخت الرسالة", "errors.use_via_api": "الاستخدام عبر API",
+           "errors.use_via_api_or_mcp": "الاستخدام عبر API أو MCP", "common.built_with_gradio": "بُني باستخدام Gradio",
+           "common.progress": "التقدّم", "common.download_all": "نزّل الكل",
+           "status.queue_position": "في الانتظار: {position} من {size}"},
     "en": {"common.complete": "Complete"},
 }
 

@@ -1,5 +1,5 @@
-"""The chat tab: questions streamed into cited answers, filters, thumbs with a comment, and the
-per-user history of conversations (saved, reopened, deleted)."""
+"""The chat tab: questions streamed into cited answers, filters, thumbs on a message and then an
+optional comment on it, and the per-user history of conversations (saved, reopened, deleted)."""
 from __future__ import annotations
 
 import dataclasses
@@ -11,7 +11,7 @@ import gradio as gr
 from rag.errors import RagError
 from rag.types import Answer
 from ui import render
-from ui.feedback import FeedbackRefused, identity, issue, record_feedback
+from ui.feedback import FeedbackRefused, identity, issue, record_feedback, withdraw_feedback
 from ui.forms import history_of, make_filters, question_error
 from ui.forms import note as _note
 from ui.serialize import answer_payload
@@ -34,6 +34,33 @@ def _rated(t: dict) -> str:
 def messages_of(turns: list[dict]) -> list[dict]:
     return [m for t in turns for m in ({"role": "user", "content": render.render_question(t["question"])},
                                        {"role": "assistant", "content": t["html"] + _rated(t)})]
+
+
+def thumbs_of(turns: list[dict]) -> list[str | None]:
+    """The chatbot's feedback_value: each answer's thumb as its buttons show it (None: unrated)."""
+    return [{1: "Like", -1: "Dislike"}.get((t.get("feedback") or {}).get("thumbs")) for t in turns]
+
+
+def chat_view(turns: list[dict]):
+    """The chatbot showing these turns, their thumbs selected as rated."""
+    return gr.update(value=messages_of(turns), feedback_value=thumbs_of(turns))
+
+
+def thumbs_from(liked) -> int:
+    """LikeData.liked as a rating: +1, -1, or 0 when the selected thumb was clicked again."""
+    if liked is True or liked == "Like":
+        return 1
+    if liked is False or liked == "Dislike":
+        return -1
+    return 0
+
+
+def comment_heading(t: dict) -> str:
+    """Above the comment box: which answer the comment goes with, and its thumb."""
+    q = t["question"] if len(t["question"]) <= 60 else t["question"][:60] + "…"
+    thumb = "👍" if t["feedback"]["thumbs"] > 0 else "👎"
+    return (f'<div class="rag-comment-head" dir="rtl">{thumb} حُفظ تقييمك للإجابة عن «{render.esc(q)}». '
+            "أضف تعليقًا إن شئت، يُحفظ مع التقييم نفسه:</div>")
 
 
 def archive_facts(svc: Services) -> dict:
@@ -75,7 +102,8 @@ def user_of(request, client_id: str | None) -> str:
 
 
 def conversation_choices(items: list[dict]) -> list[tuple[str, str]]:
-    return [(f"{c['title'] or '…'} · {c['updated']}", c["id"]) for c in items]
+    # The time is isolated left to right: after an Arabic title, "2026-12-01" would read "01-12-2026".
+    return [(f"{c['title'] or '…'} · \u2066{c['updated']}\u2069", c["id"]) for c in items]
 
 
 def chat_tab(svc: Services, client_id) -> tuple[list, tuple]:
@@ -94,6 +122,17 @@ def chat_tab(svc: Services, client_id) -> tuple[list, tuple]:
                          latex_delimiters=[], feedback_options=("Like", "Dislike"),
                          group_consecutive_messages=False, placeholder=welcome_html(facts), buttons=["copy", "copy_all"],
                          examples=[{"text": q} for q in facts["examples"]] or None)
+    # Shown after a thumb on a message: an optional comment, saved with that rating.
+    with gr.Column(visible=False, elem_id="rag-comment-panel") as comment_panel:
+        comment_head = gr.HTML(elem_id="rag-comment-head")
+        comment = gr.Textbox(label="تعليقك (اختياري)", placeholder="ما الذي أصابته الإجابة أو فاتها؟", rtl=True,
+                             lines=2, max_lines=6, elem_id="rag-comment")
+        with gr.Row(elem_classes=["rag-rtl-row"]):
+            comment_save = gr.Button("احفظ التعليق", variant="primary", size="sm", elem_id="rag-comment-save",
+                                     min_width=110, scale=0)
+            comment_skip = gr.Button("بلا تعليق", size="sm", elem_id="rag-comment-skip", min_width=90, scale=0)
+    feedback_note = gr.HTML(elem_id="rag-feedback-note")
+    pending = gr.State(None)  # the rated turn the comment box is for: {"index", "answer_id"}
     with gr.Row(elem_id="rag-ask-row"):
         question = gr.Textbox(label="سؤالك", placeholder="اكتب سؤالك عن الأرشيف…", show_label=False, rtl=True,
                               scale=8, elem_id="rag-question", lines=1, max_lines=4)
@@ -110,10 +149,6 @@ def chat_tab(svc: Services, client_id) -> tuple[list, tuple]:
                                   allow_custom_value=True, min_width=160)
             sources = gr.Dropdown(label="المصدر", choices=facets["sources"], multiselect=True,
                                   allow_custom_value=True, min_width=160)
-    with gr.Row(elem_id="rag-comment-row"):
-        comment = gr.Textbox(label="تعليق على تقييمك (اكتبه ثم اضغط 👍 أو 👎 تحت الإجابة التي تقيّمها)", rtl=True,
-                             scale=4, elem_id="rag-comment")
-        feedback_note = gr.HTML(elem_id="rag-feedback-note")
 
     def file_dates(answer) -> dict:
         """doc_id -> date from the file name, for cited documents that carry no date."""
@@ -156,7 +191,7 @@ def chat_tab(svc: Services, client_id) -> tuple[list, tuple]:
         turns_ = turns_ + [turn]
         user = user_of(request, browser)
         cid = svc.conversations.save(user, turns_, cid)
-        yield (messages_of(turns_), turns_, cid, gr.skip(), gr.skip(),
+        yield (chat_view(turns_), turns_, cid, gr.skip(), gr.skip(),
                gr.update(choices=conversation_choices(svc.conversations.list(user)), value=cid))
 
     inputs = [question, turns, conv_id, since, until, authors, sources, client_id]
@@ -179,44 +214,85 @@ def chat_tab(svc: Services, client_id) -> tuple[list, tuple]:
 
     chatbot.retry(retry, inputs[1:], outputs, api_visibility="private")
 
+    no_comment = (None, gr.update(visible=False), "")  # pending, comment_panel, comment
+
     def fresh():
-        return [], [], None, "", "", "", gr.update(value=None)
+        return (chat_view([]), [], None, "", "", "", gr.update(value=None)) + no_comment
 
-    new.click(fresh, None, [chatbot, turns, conv_id, question, feedback_note, chat_note, past],
-              api_visibility="private")
+    new.click(fresh, None, [chatbot, turns, conv_id, question, feedback_note, chat_note, past,
+                            pending, comment_panel, comment], api_visibility="private")
 
-    def like(turns_, cid, comment_, browser, data: gr.LikeData, request: gr.Request):
+    def like(turns_, cid, browser, data: gr.LikeData, request: gr.Request):
+        """A thumb on an answer is stored at once (the same row if it was rated before); the
+        comment box then opens for it. The thumb clicked again withdraws the rating."""
         i = data.index if isinstance(data.index, int) else data.index[0]
         if i // 2 >= len(turns_) or i % 2 == 0:
-            return gr.skip(), gr.skip(), gr.skip(), ""
+            return (gr.skip(),) * 7
         t = dict(turns_[i // 2])
-        thumbs = 1 if data.liked is True or data.liked == "Like" else -1
+        thumbs = thumbs_from(data.liked)
         who = identity(request, browser)
         # A turn from before answers were issued (an old saved conversation) is the server's own
         # record (state and history live on the server), so it is issued now.
         aid = t.get("answer_id") or issue(svc, who, t["answer"], t.get("filters"))
         t["answer_id"] = aid
+        said = (t.get("feedback") or {}).get("comment", "")
         try:
-            record_feedback(svc, who, aid, thumbs, comment_)
+            if thumbs:
+                record_feedback(svc, who, aid, thumbs, said)
+            else:
+                withdraw_feedback(svc, who, aid)
         except FeedbackRefused as e:
-            return gr.skip(), gr.skip(), gr.skip(), _note(str(e))
-        t["feedback"] = {"thumbs": thumbs, "comment": (comment_ or "").strip()}
+            return gr.skip(), gr.skip(), _note(str(e)), *no_comment, gr.skip()
+        if thumbs:
+            t["feedback"] = {"thumbs": thumbs, "comment": said}
+        else:
+            t.pop("feedback", None)
         turns_ = turns_[: i // 2] + [t] + turns_[i // 2 + 1:]
         if cid:
             svc.conversations.save(user_of(request, browser), turns_, cid)
-        q = t["question"] if len(t["question"]) <= 50 else t["question"][:50] + "…"
-        return (messages_of(turns_), turns_, "",
-                _note(f"شكرًا، حُفظ تقييمك للإجابة عن «{q}»" + (" مع تعليقك." if comment_ else "."), "ok"))
+        if not thumbs:
+            return chat_view(turns_), turns_, _note("أُلغي تقييمك لهذه الإجابة.", "ok"), *no_comment, gr.skip()
+        return (chat_view(turns_), turns_, "", {"index": i // 2, "answer_id": aid}, gr.update(visible=True), said,
+                comment_heading(t))
 
-    chatbot.clear(lambda: ([], None, ""), None, [turns, conv_id, feedback_note], api_visibility="private")
-    chatbot.like(like, [turns, conv_id, comment, client_id], [chatbot, turns, comment, feedback_note],
-                 api_visibility="private")
+    chatbot.clear(lambda: (chat_view([]), [], None, "") + no_comment, None,
+                  [chatbot, turns, conv_id, feedback_note, pending, comment_panel, comment], api_visibility="private")
+    chatbot.like(like, [turns, conv_id, client_id],
+                 [chatbot, turns, feedback_note, pending, comment_panel, comment, comment_head],
+                 api_visibility="private").then(
+        None, None, None, js="() => { const p = document.getElementById('rag-comment-panel');"
+                             " if (p && p.offsetParent) { p.scrollIntoView({block: 'nearest'});"
+                             " const t = p.querySelector('textarea'); if (t) t.focus({preventScroll: true}); } }")
+
+    def save_comment(turns_, cid, target, comment_, browser, request: gr.Request):
+        """The comment goes into the rating it follows: the same feedback row, the same answer."""
+        i = (target or {}).get("index", -1)
+        t = dict(turns_[i]) if 0 <= i < len(turns_) else {}
+        if not t.get("feedback") or t.get("answer_id") != target.get("answer_id"):
+            return gr.skip(), gr.skip(), _note("قيّم الإجابة بـ 👍 أو 👎 أولًا، ثم علّق عليها."), *no_comment
+        said = (comment_ or "").strip()
+        try:
+            record_feedback(svc, identity(request, browser), t["answer_id"], t["feedback"]["thumbs"], said)
+        except FeedbackRefused as e:
+            return gr.skip(), gr.skip(), _note(str(e)), *no_comment
+        t["feedback"] = {**t["feedback"], "comment": said}
+        turns_ = turns_[:i] + [t] + turns_[i + 1:]
+        if cid:
+            svc.conversations.save(user_of(request, browser), turns_, cid)
+        q = t["question"] if len(t["question"]) <= 50 else t["question"][:50] + "…"
+        return (chat_view(turns_), turns_,
+                _note(f"شكرًا، حُفظ تقييمك للإجابة عن «{q}»" + (" مع تعليقك." if said else "."), "ok"), *no_comment)
+
+    for trigger in (comment_save.click, comment.submit):
+        trigger(save_comment, [turns, conv_id, pending, comment, client_id],
+                [chatbot, turns, feedback_note, pending, comment_panel, comment], api_visibility="private")
+    comment_skip.click(lambda: no_comment, None, [pending, comment_panel, comment], api_visibility="private")
 
     def reopen(cid, browser, request: gr.Request):
         got = svc.conversations.get(user_of(request, browser), cid) if cid else None
         if got is None:
             return gr.skip(), gr.skip(), gr.skip(), _note("اختر محادثة من القائمة أولًا.")
-        return messages_of(got), got, cid, ""
+        return chat_view(got), got, cid, ""
 
     def delete(cid, browser, request: gr.Request):
         user = user_of(request, browser)

@@ -102,8 +102,22 @@ def summary_markdown(run: EvalRun | None) -> str:
              "", "| المقياس | القيمة |", "|---|---|"]
     for group in ("retrieval", "answers"):
         for name, v in run.summary.get(group, {}).items():
-            lines.append(f"| {group}.{name} | {'—' if v is None else f'{v:.4f}'} |")
+            lines.append(f"| {metric_name(group, name)}<br>`{group}.{name}` | {'—' if v is None else f'{v:.4f}'} |")
     return "\n".join(lines)
+
+
+METRIC_NAMES = {"mrr": "الاسترجاع: متوسط مقلوب رتبة الصحيح", "ndcg": "الاسترجاع: الكسب التراكمي المعياري",
+                "recall": "الاسترجاع: الصحيح بين الأوائل", "contains_gold": "الإجابة تحوي الجواب المرجعي",
+                "f1": "تطابق كلمات الإجابة والمرجع", "citation_precision": "دقة الاستشهادات",
+                "citation_recall": "الاستشهاد بالمقطع الصحيح", "refusal_recall": "رفض ما لا جواب له",
+                "false_refusal_rate": "رفض ما له جواب (خطأ)", "refusal_precision": "دقة الرفض"}
+
+
+def metric_name(group: str, name: str) -> str:
+    """A metric's Arabic name ("recall@5" -> "... عند 5"); its key stays beside it, as in `rag eval`."""
+    base, _, at = name.partition("@")
+    label = METRIC_NAMES.get(base, name)
+    return f"{label} عند {at}" if at else label
 
 
 # --- items to rate ------------------------------------------------------------------------
@@ -249,7 +263,7 @@ def evaluation_tab(settings: Settings, rating_store_path: str | Path | None = No
             analyzer = gr.Radio([("عربي (جذور)", "arabic"), ("بسيط", "plain")], value="arabic",
                                 label="التحليل المعجمي", min_width=160)
             k = gr.Number(value=10, precision=0, minimum=1, maximum=50, label="k (عدد المقاطع)", min_width=120)
-            limit = gr.Number(value=0, precision=0, minimum=0, label="أول N سؤالًا فقط (0 = كلها)", min_width=160,
+            limit = gr.Number(value=0, precision=0, minimum=0, label="عدد الأسئلة من أولها (0 = كلها)", min_width=160,
                               elem_id="rag-eval-limit")
             answers = gr.Checkbox(value=True, label="أجب عن الأسئلة أيضًا", min_width=160)
         run_btn = gr.Button("شغّل", variant="primary", elem_id="rag-eval-run")

@@ -69,9 +69,9 @@ def answer_ref(answer: Any) -> str:
 
 
 def record_feedback(svc: Services, who: str, answer: Any, thumbs: int, comment: str = "") -> int:
-    """Store thumbs (+1/-1) and a comment on an answer issued to `who`; FeedbackRefused when the
-    id is unknown or the answer was given to someone else (the same message, so ids of other
-    users' answers cannot be probed)."""
+    """Store thumbs (+1/-1) and a comment on an answer issued to `who` (again for the same answer:
+    the same row, updated); FeedbackRefused when the id is unknown or the answer was given to
+    someone else (the same message, so ids of other users' answers cannot be probed)."""
     from evals.ratings import Feedback
 
     aid = answer_ref(answer)
@@ -87,3 +87,12 @@ def record_feedback(svc: Services, who: str, answer: Any, thumbs: int, comment: 
                   mode=got.get("mode", svc.mode), settings=rated_settings(svc.settings, issued["filters"]),
                   user=who, answer_id=aid)
     return svc.ratings.add_feedback(fb)
+
+
+def withdraw_feedback(svc: Services, who: str, answer: Any) -> int:
+    """Remove `who`'s feedback on an answer issued to them (the selected thumb clicked again)."""
+    aid = answer_ref(answer)
+    issued = svc.ratings.get_answer(aid) if aid else None
+    if issued is None or issued["user"] != who:
+        raise FeedbackRefused(f"no answer {aid!r} was given to you")
+    return svc.ratings.remove_feedback(who, aid)

@@ -13,7 +13,6 @@ threads.
 from __future__ import annotations
 
 import dataclasses
-import re
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 
@@ -84,12 +83,15 @@ class Assistant:
         """Text deltas as they are produced, then the final verified Answer (the same as `ask`'s).
 
         The final Answer's text is authoritative: verification may renumber or drop markers
-        that were already streamed, so a UI should replace the streamed text with it.
+        that were already streamed, so a UI should replace the streamed text with it. An answer
+        decided without generation (extractive, refusal) is composed whole, so it comes as its
+        lines (the short answer, then each quoted sentence with its marker) the moment it is ready:
+        no delay is added to look like typing.
         """
         turn = self._prepare(question, history, filters, k)
         decided = self._decide(turn)
         if decided is not None:
-            yield from _pieces(decided.text)
+            yield from _lines(decided.text)
             yield decided
             return
         parts: list[str] = []
@@ -142,8 +144,7 @@ class Assistant:
         return dataclasses.replace(answer, question=turn.question, standalone_question=turn.standalone)
 
 
-def _pieces(text: str, size: int = 4) -> Iterator[str]:
-    """A ready answer as a few deltas of about `size` words, so every mode streams alike."""
-    words = re.findall(r"\S+\s*", text)
-    for i in range(0, len(words), size):
-        yield "".join(words[i:i + size])
+def _lines(text: str) -> Iterator[str]:
+    """A composed answer as the units it was composed of: one delta per line (the short answer,
+    then each quoted sentence with its marker), newline kept, so the deltas join to `text`."""
+    yield from (line for line in text.splitlines(keepends=True) if line)

@@ -34,11 +34,14 @@ def test_extractive_ask_answers_with_citations(settings):
     assert search.queries == [(QUESTION, Filters(since="2000-01-01"), 2)]
 
 
-def test_extractive_stream_yields_pieces_then_the_answer(settings):
+def test_extractive_stream_yields_its_lines_then_the_answer(settings):
+    """As composed: the short answer, then each quoted sentence with its marker; not words."""
     out = list(Assistant(settings, Recorder(make_hits(LEAGUE))).stream(QUESTION))
-    final = out[-1]
-    assert isinstance(final, Answer) and len(out) > 3
-    assert "".join(out[:-1]) == final.text
+    final, pieces = out[-1], out[:-1]
+    assert isinstance(final, Answer) and not final.refused
+    assert "".join(pieces) == final.text and pieces == final.text.splitlines(keepends=True)
+    assert len(pieces) >= 2 and pieces[0].startswith("الجواب:") and "1945" in pieces[0]
+    assert all("[1]" in p for p in pieces)
 
 
 def test_llm_answer_is_verified_and_renumbered(settings):

@@ -165,6 +165,21 @@ def test_feedback_round_trip_and_validation(store):
             Feedback(thumbs=bad, question="q", answer="a")
 
 
+def test_feedback_on_one_answer_is_one_row_per_user(store):
+    """The thumb, then a comment, then the other thumb: the same row; withdrawn, it is gone."""
+    aid = store.issue_answer("alice", {"question": "متى؟", "answer": "عام 1958 [1]"})
+    fid = store.add_feedback(Feedback(thumbs=1, question="متى؟", answer="عام 1958 [1]", user="alice", answer_id=aid))
+    assert store.add_feedback(Feedback(thumbs=1, question="متى؟", answer="عام 1958 [1]", comment="واضح",
+                                       user="alice", answer_id=aid)) == fid
+    assert store.add_feedback(Feedback(thumbs=-1, question="متى؟", answer="عام 1958 [1]", comment="بل ناقص",
+                                       user="alice", answer_id=aid)) == fid
+    bob = store.add_feedback(Feedback(thumbs=1, question="متى؟", answer="عام 1958 [1]", user="bob", answer_id=aid))
+    [mine] = store.list_feedback(user="alice")
+    assert (mine.id, mine.thumbs, mine.comment) == (fid, -1, "بل ناقص") and bob != fid
+    assert store.remove_feedback("alice", aid) == 1 and store.list_feedback(user="alice") == []
+    assert [f.id for f in store.list_feedback()] == [bob]
+
+
 def test_an_old_feedback_table_gains_user_and_answer_id_and_answers_are_issued(tmp_path):
     import sqlite3
 

@@ -87,10 +87,11 @@ def test_arabic_chat_rtl_cards_markers_and_xss_as_text(settings, tmp_path, page)
         page.wait_for_timeout(600)  # let the smooth scroll settle for the screenshot
         page.screenshot(path=str(ARTIFACTS / "ui-chat.png"))
 
-        # Thumbs down with a comment is stored for the evaluators.
+        # Thumbs down, then a comment in the box that opens for it: stored for the evaluators.
+        page.locator("#rag-chat button[aria-label='عدم الإعجاب']").last.click()
+        page.wait_for_selector("#rag-comment-panel textarea", state="visible", timeout=10_000)
         page.fill("#rag-comment textarea", "المصدر غير دقيق")
-        # Gradio labels the chatbot's thumbs in the page locale (ar here).
-        page.locator("#rag-chat button[aria-label='عدم الإعجاب'], #rag-chat button[aria-label='Dislike']").last.click()
+        page.click("#rag-comment-save")
         page.wait_for_selector("#rag-feedback-note .rag-note", timeout=10_000)
         stored = RatingStore(Path(settings.data_dir) / "ratings.sqlite").list_feedback()
         assert [(f.thumbs, f.comment, f.question) for f in stored] == [(-1, "المصدر غير دقيق", QUESTION)]

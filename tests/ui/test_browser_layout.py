@@ -1,19 +1,23 @@
 """The app as a new user meets it, in headless Chromium at a laptop and a phone size, with the
-browser set to English: the page is Arabic and right to left anyway, nothing is wider than the
-screen on any tab, every control has an accessible name, the Evaluation run works as loaded, a
+browser set to English: the page is Arabic and right to left anyway, no English string of Gradio's
+is left on any tab, nothing is wider than the screen, every control has an accessible name,
+the rating comment goes with the message rated, the Evaluation run works as loaded, a
 re-upload is reported unchanged, a refusal reads without scrolling and an invalid date is a
 visible error naming the field. Screenshots of each tab land in test-artifacts/ (gitignored)."""
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 import pytest
 
+from evals.ratings import RatingStore
 from tests.evals.test_run import CONTEXTS, QUESTIONS
 from tests.ingest.test_pipeline import make_archive, write_article
 from tests.ui.test_app import running_app
 from tests.ui.test_browser import ARTIFACTS, CHROMIUM
+from ui.eval_tab import ratings_path
 
 pytestmark = [
     pytest.mark.slow,
@@ -57,6 +61,47 @@ UNNAMED = """() => {
   return bad;
 }"""
 
+# Latin-script words the page shows or labels with (visible text, and the aria-label / title /
+# placeholder / alt of visible elements): none may remain but technical names, file names, and
+# words of document content and user data (any word that occurs inside DATA is allowed anywhere,
+# e.g. in a message's label). So an English string of Gradio's, with or without an i18n key,
+# fails here whatever it is.
+DATA = (".rag-msg .rag-text, .rag-question, .rag-card, .rag-near, .rag-preview, table.rag-docs, .rag-stat-value, "
+        ".rag-summary li, .rag-confirm b, #rag-eval-results .body-cell, #rag-eval-results tbody, #rag-history label, code, .rag-mode-detail, "
+        "#rag-files .file-preview, textarea, input")
+LATIN = """(data) => {
+  const word = /[A-Za-z0-9_.\\/-]*[A-Za-z][A-Za-z0-9_.\\/-]*/g;
+  const vis = (el) => { const r = el.getBoundingClientRect(), s = getComputedStyle(el);
+    return r.width > 0 && r.height > 0 && s.visibility !== 'hidden' && s.display !== 'none' && r.right > 0
+      && r.left < window.innerWidth && !el.closest('[aria-hidden=true]'); };
+  const allowed = new Set(), shown = [];
+  for (const el of document.querySelectorAll(data)) {
+    for (const w of ((el.textContent || '') + ' ' + (el.value || '')).match(word) || []) allowed.add(w);
+  }
+  const walk = document.createTreeWalker(document.body, NodeFilter.SHOW_TEXT);
+  for (let n = walk.nextNode(); n; n = walk.nextNode()) {
+    const el = n.parentElement;
+    if (!el || el.closest('script, style, ' + data) || !vis(el)) continue;
+    for (const w of n.nodeValue.match(word) || []) shown.push([w, 'text', n.nodeValue.trim().slice(0, 60)]);
+  }
+  for (const el of document.querySelectorAll('[aria-label], [title], [placeholder], [alt]')) {
+    if (!vis(el)) continue;
+    for (const a of ['aria-label', 'title', 'placeholder', 'alt']) {
+      const v = el.getAttribute(a) || '';
+      for (const w of v.match(word) || []) shown.push([w, a, v.slice(0, 60)]);
+    }
+  }
+  return shown.filter(([w]) => !allowed.has(w));
+}"""
+TECHNICAL = {"PDF", "DOCX", "API", "MCP", "JSON", "JSONL", "CSV", "zip", "LLM", "k"}  # k: RAG_K, recall@k
+
+
+def _latin(page) -> list:
+    """The Latin-script words left in the page's UI (see LATIN), less the technical names."""
+    return [hit for hit in page.evaluate(LATIN, DATA)
+            if hit[0] not in TECHNICAL and not re.fullmatch(r"RAG_[A-Z_]+|[\w.-]+\.(csv|jsonl?|txt|md|pdf|docx|zip)", hit[0])]
+
+
 IN_CHAT_VIEW = """(sel) => {
   const el = [...document.querySelectorAll(sel)].pop();
   if (!el) return null;
@@ -83,6 +128,8 @@ def _check_layout(page, size: str, tab: str) -> None:
     o = page.evaluate(OVERFLOW)
     assert o["scroll"] <= o["width"] + 1 and not o["out"], (tab, o)
     assert page.evaluate(UNNAMED) == [], tab
+    left = _latin(page)
+    assert left == [], (tab, left)
 
 
 @pytest.mark.parametrize("size", list(SIZES))
@@ -165,12 +212,30 @@ def test_each_tab_as_a_new_user_meets_it(settings, tmp_path, browser, size):
         assert page.locator("#rag-chat button[aria-label='انسخ الرسالة']").count() >= 1  # via gr.I18n
         _check_layout(page, size, "chat-answer")
 
-        # Rating: the comment goes with the message it rates and shows under it.
-        page.fill("#rag-comment textarea", "مفيد")
+        # Rating: 👎 on the answer, then the comment box that opens for it: one row with both,
+        # on that answer's id (the refusal above stays unrated).
+        assert not page.locator("#rag-comment-panel").is_visible()
+        aid = answer.get_attribute("id").removeprefix("ans-")
         page.locator("#rag-chat button[aria-label='عدم الإعجاب']").last.click()
-        page.wait_for_selector("#rag-chat .rag-rated", timeout=10_000)
-        assert "مفيد" in page.locator("#rag-chat .rag-rated").last.inner_text()
+        page.wait_for_selector("#rag-comment-panel textarea", state="visible", timeout=10_000)
+        assert "ما أثر الدعاية الرقمية" in page.inner_text("#rag-comment-head")
+        _check_layout(page, size, "chat-rating")
+        page.fill("#rag-comment textarea", "مفيد")
+        page.click("#rag-comment-save")
+        page.wait_for_selector("#rag-feedback-note .rag-note-ok", timeout=10_000)
         assert "ما أثر الدعاية الرقمية" in page.inner_text("#rag-feedback-note")
+        assert not page.locator("#rag-comment-panel").is_visible()
+        assert "مفيد" in page.locator("#rag-chat .rag-rated").last.inner_text()
+        assert page.locator("#rag-chat .rag-rated").count() == 1
+        rated = lambda: [(f.answer_id, f.thumbs, f.comment) for f in RatingStore(ratings_path(settings)).list_feedback()]  # noqa: E731
+        assert rated() == [(aid, -1, "مفيد")]
+        # The other thumb changes that row, the comment kept; "no comment" closes the box.
+        page.locator("#rag-chat button[aria-label='إعجاب']").last.click()
+        page.wait_for_selector("#rag-comment-panel textarea", state="visible", timeout=10_000)
+        assert page.input_value("#rag-comment textarea") == "مفيد"
+        page.click("#rag-comment-skip")
+        page.wait_for_selector("#rag-comment-panel", state="hidden", timeout=10_000)
+        assert rated() == [(aid, 1, "مفيد")]
 
         # Regenerate the last answer: still two exchanges, the last answered again.
         page.locator("#rag-chat button[aria-label='إعادة المحاولة']").last.click()

@@ -186,7 +186,7 @@ def render_answer(answer: Answer, aid: str | None = None, file_dates: Mapping[st
         near = "".join(_nearest_card(h, fd.get(h.chunk.doc_id, "")) for h in near_hits)
         return (f'<div class="rag-msg rag-refusal" id="ans-{aid}" dir="{d}">'
                 f'<div class="rag-head"><span class="rag-refusal-tag">{"لا جواب في الأرشيف" if arabic else "No answer in the archive"}'
-                f"</span>{mode_badge(answer.mode)}</div>{searched}"
+                f"</span>{mode_badge(answer.mode, arabic)}</div>{searched}"
                 f'<div class="rag-text">{esc(answer.text)}</div>'
                 + (f'<details class="rag-nearest"><summary>{label} ({len(near_hits)})</summary>{near}</details>' if near else "")
                 + "</div>")
@@ -198,7 +198,7 @@ def render_answer(answer: Answer, aid: str | None = None, file_dates: Mapping[st
         flagged = (f'<div class="rag-flagged">{"حُذفت ادعاءات بلا استشهاد صحيح" if arabic else "Claims without a valid citation were dropped"}'
                    f": {len(answer.flagged)}</div>")
     return (f'<div class="rag-msg rag-answer" id="ans-{aid}" dir="{d}">'
-            f'<div class="rag-head">{mode_badge(answer.mode)}</div>{searched}'
+            f'<div class="rag-head">{mode_badge(answer.mode, arabic)}</div>{searched}'
             f'<div class="rag-text">{_linked(answer.text, aid, numbers)}</div>{flagged}'
             f'<div class="rag-sources"><div class="rag-sources-label">{label}</div>{cards}</div></div>')
 

@@ -13,7 +13,13 @@ import re
 from rag.text.arabic import is_arabic
 
 _EXTRA = str.maketrans({"$": "&#36;", "{": "&#123;", "}": "&#125;", "`": "&#96;", "\\": "&#92;"})
-MODE_LABELS = {"extractive": ("استخراجي", "extractive"), "llm": ("نموذج لغوي", "LLM")}
+# mode -> (Arabic label, English label, Arabic explanation, English explanation)
+MODE_LABELS = {
+    "extractive": ("استخراجي", "extractive", "يقتبس جمل المقاطع كما كُتبت، دون نموذج لغوي",
+                   "quotes the passages' own sentences, no language model"),
+    "llm": ("نموذج لغوي", "LLM", "يكتب الجواب نموذج لغوي من المقاطع المسترجعة",
+            "a language model writes the answer from the retrieved passages"),
+}
 
 
 def esc(text: object) -> str:
@@ -35,9 +41,11 @@ def _attr_id(text: str) -> str:
     return re.sub(r"[^A-Za-z0-9-]", "", text) or "a"
 
 
-def mode_badge(mode: str) -> str:
-    ar, en = MODE_LABELS.get(mode, (mode, mode))
-    return f'<span class="rag-mode rag-mode-{_attr_id(mode)}" title="{esc(en)}">{esc(ar)} · {esc(en)}</span>'
+def mode_badge(mode: str, arabic: bool = True) -> str:
+    """The answer mode, in the language of what it labels, with what it means as its tooltip."""
+    ar, en, ar_note, en_note = MODE_LABELS.get(mode, (mode, mode, "", ""))
+    label, note = (ar, ar_note) if arabic else (en, en_note)
+    return f'<span class="rag-mode rag-mode-{_attr_id(mode)}" title="{esc(note or label)}">{esc(label)}</span>'
 
 
 def date_from_name(path: str) -> str:
