@@ -13,7 +13,8 @@ import re
 from collections.abc import Iterable, Sequence
 
 from rag.answering.shortanswer import DATE, NUMBER, NUMBER_WORDS
-from rag.text.arabic import normalize
+from rag.text import lexicon
+from rag.text.arabic import analyze, normalize
 from rag.types import Hit
 
 _YEAR = re.compile(r"(?<![\d.,])(1[89]\d\d|20\d\d)(?![\d.,]\d)")
@@ -49,3 +50,26 @@ def type_unmet(kind: str, sentences: Iterable[str]) -> float:
     if kind not in ("date", "number"):
         return 0.0
     return 0.0 if any(_has_value(kind, s) for s in sentences) else 1.0
+
+
+_FRAME = frozenset(t for w in lexicon.words("frame_words") for t in analyze(w))
+FOCUS_TERMS = 2
+
+
+def focus(terms: Sequence[str]) -> list[str]:
+    """The question's focus: its first content terms after the words that frame the slot
+    ("ما اسم الكلب الذي ..." -> الكلب first): what the answering sentence must be about."""
+    return [t for t in terms if t not in _FRAME][:FOCUS_TERMS]
+
+
+def focus_coverage(terms: Sequence[str], sentences: Iterable[Sequence[str]]) -> float:
+    """The best share of the question's focus terms one of `sentences` (their terms) holds,
+    inside a longer word too; 1.0 for a question without focus terms."""
+    want = focus(terms)
+    if not want:
+        return 1.0
+    best = 0.0
+    for s in sentences:
+        text = " ".join(s)
+        best = max(best, sum(t in s or t in text for t in want) / len(want))
+    return best

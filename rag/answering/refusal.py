@@ -13,16 +13,16 @@ import math
 from collections.abc import Sequence
 from statistics import median
 
-from rag.answering.constraints import type_unmet, year_unmet
+from rag.answering.constraints import focus_coverage, type_unmet, year_unmet
 from rag.answering.question import QuestionAnalysis, analyze_question
-from rag.answering.sentences import ANSWER_HITS, choice_probability, idf
+from rag.answering.sentences import ANSWER_HITS, RERANK_SENTENCES, choice_probability, idf
 from rag.answering.weights import Models, Rule
 from rag.text.arabic import analyze
 from rag.types import Hit
 
 REFUSAL_FEATURES = ("coverage", "sentence_coverage", "root_coverage", "prefix_coverage", "agreement",
                     "dense_margin", "dense_top", "dense_gap", "n_terms", "lexical_margin",
-                    "answer_confidence", "answer_score", "sentence_cosine", "year_unmet", "type_unmet", "absent_share")
+                    "answer_confidence", "answer_score", "sentence_cosine", "year_unmet", "type_unmet", "absent_share", "focus_coverage")
 
 
 def refusal_features(question: str, hits: Sequence[Hit], *, answer: bool = True, embedder=None,
@@ -83,6 +83,7 @@ def features(a: QuestionAnalysis, *, answer: bool = True, cosine: bool = True) -
         "absent_share": _absent_share(q_terms, passages, weights, total),
         "year_unmet": year_unmet(a.question, top),
         "type_unmet": type_unmet(a.kind, a.head),
+        "focus_coverage": focus_coverage(a.terms, [s.terms for _, s in a.ranked[:RERANK_SENTENCES]]),
     }
     if answer:
         out["answer_confidence"] = choice_probability(a.ranked)

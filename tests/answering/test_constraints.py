@@ -60,3 +60,14 @@ def test_the_share_of_question_words_no_passage_holds():
     assert refusal_features("كم منتخبا شارك في الكأس القارية؟", hits)["absent_share"] == 0.0
     missing = refusal_features("ما اسم الكلب الذي رافق منتخب الشمال في الكأس القارية؟", hits)["absent_share"]
     assert 0.0 < missing < 1.0
+
+
+def test_the_focus_skips_the_words_that_frame_the_slot_and_must_be_in_a_best_sentence():
+    from rag.answering.constraints import focus, focus_coverage
+    from rag.text.arabic import analyze
+
+    terms = analyze("ما اسم الكلب الذي رافق منتخب الشمال؟")
+    assert focus(terms) == analyze("الكلب رافق")
+    assert focus_coverage(terms, [analyze("وفاز منتخب الشمال بالمباراة النهائية")]) == 0.0
+    assert focus_coverage(terms, [analyze("وكان الكلب يرافق منتخب الشمال")]) > 0.0
+    assert focus_coverage([], [analyze("أي جملة")]) == 1.0
