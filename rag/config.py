@@ -54,7 +54,7 @@ class Settings:
     dense_weight: float = 1.0
     lexical_weight: float = 1.0  # BM25 over light-stemmed terms
     root_weight: float = 0.5  # BM25 over Arabic roots (0 turns it off)
-    fusion: str = "rrf"  # rrf (fixed weights) | adaptive (weights scaled per query, rag.retrieval.fusion)
+    fusion: str = "adaptive"  # adaptive (weights scaled per query, rag.retrieval.fusion) | rrf (fixed weights)
     per_doc_cap: int = 2
     reranker_model: str = ""
     # Answering.
@@ -105,9 +105,16 @@ def _convert(name: str, value: Any, default: Any) -> Any:
         raise ConfigError(f"setting '{name}': cannot read {value!r} as {type(default).__name__} ({e})") from e
 
 
+CHOICES = {"fusion": ("adaptive", "rrf"), "lexical_analyzer": ("arabic", "plain"),
+           "answer_mode": ("auto", "extractive", "llm")}
+
+
 def _coerce(s: Settings) -> Settings:
     defaults = Settings()
     vals = {f.name: _convert(f.name, getattr(s, f.name), getattr(defaults, f.name)) for f in fields(Settings)}
+    for name, allowed in CHOICES.items():
+        if vals[name] not in allowed:
+            raise ConfigError(f"setting '{name}': {vals[name]!r} is not one of {', '.join(allowed)}")
     return Settings(**vals)
 
 

@@ -62,3 +62,14 @@ def test_the_side_sure_of_its_top_result_weighs_more_on_this_query():
     # a side that found nothing gets nothing; with no signal at all the weights stay as set
     assert adaptive_weights([1.0, 1.0], [sure_dense, []])[1] == 0.0
     assert adaptive_weights([1.0, 1.0], [[0.5, 0.5, 0.5], [3.0, 3.0, 3.0]]) == [1.0, 1.0]
+
+
+def test_an_unknown_fusion_is_refused_with_the_choices():
+    import pytest
+
+    from rag.config import load_settings
+    from rag.errors import ConfigError
+
+    assert load_settings(env={}).fusion == "adaptive"
+    with pytest.raises(ConfigError, match="fusion.*adaptive, rrf"):
+        load_settings(env={"RAG_FUSION": "rff"})

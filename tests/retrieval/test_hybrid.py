@@ -3,7 +3,7 @@ from dataclasses import replace
 
 import pytest
 
-from rag.retrieval.fusion import fuse, fused_order
+from rag.retrieval.fusion import adaptive_weights, fuse, fused_order
 from rag.retrieval.hybrid import HybridRetriever
 from rag.types import Filters
 from tests.index.docs import doc, store_of
@@ -36,14 +36,30 @@ def test_hybrid_mode_fuses_dense_lexical_and_roots_as_fusion_says(store):
     s = store.settings
     hits = HybridRetriever(s, store).search(QUERY, k=4)
     fetch = max(s.fetch_k, 16)
-    dense = [h.chunk_id for h in store.dense_search(store.embedder.embed_query(QUERY), fetch)]
-    lexical = [cid for cid, _ in store.lexical_search(QUERY, fetch)]
-    rooted = [cid for cid, _ in store.lexical_search(QUERY, fetch, field="roots")]
-    fused = fuse(((s.dense_weight, dense), (s.lexical_weight, lexical), (s.root_weight, rooted)), s.rrf_k)
+    dense_hits = store.dense_search(store.embedder.embed_query(QUERY), fetch)
+    dense = [h.chunk_id for h in dense_hits]
+    lexical_hits = store.lexical_search(QUERY, fetch)
+    rooted_hits = store.lexical_search(QUERY, fetch, field="roots")
+    lexical, rooted = [c for c, _ in lexical_hits], [c for c, _ in rooted_hits]
+    weights = adaptive_weights([s.dense_weight, s.lexical_weight, s.root_weight],
+                               [[h.similarity for h in dense_hits], [x for _, x in lexical_hits],
+                                [x for _, x in rooted_hits]])  # the default fusion: adaptive
+    fused = fuse(zip(weights, (dense, lexical, rooted)), s.rrf_k)
     assert [h.chunk.id for h in hits] == fused_order(fused)[:4]
     assert [h.score for h in hits] == [fused[h.chunk.id] for h in hits]
     top = hits[0]
     assert top.chunk.doc_id == "fin" and top.dense_rank == 0 and top.lexical_rank == 0 and top.root_rank == 0
+
+
+def test_rrf_fusion_keeps_the_fixed_weights(store):
+    s = replace(store.settings, fusion="rrf")
+    hits = HybridRetriever(s, store).search(QUERY, k=4)
+    fetch = max(s.fetch_k, 16)
+    dense = [h.chunk_id for h in store.dense_search(store.embedder.embed_query(QUERY), fetch)]
+    lexical = [cid for cid, _ in store.lexical_search(QUERY, fetch)]
+    rooted = [cid for cid, _ in store.lexical_search(QUERY, fetch, field="roots")]
+    fused = fuse(((s.dense_weight, dense), (s.lexical_weight, lexical), (s.root_weight, rooted)), s.rrf_k)
+    assert [h.score for h in hits] == [fused[h.chunk.id] for h in hits]
 
 
 def test_root_weight_zero_leaves_roots_out(store):
