@@ -262,6 +262,14 @@ def _sha1(text: str) -> str:
     return hashlib.sha1(" ".join(text.split()).encode()).hexdigest()
 
 
+def same_heading(label: dict, heading: str | None) -> bool:
+    """Whether a label was given under `heading`: its `heading`, or the SHA-1 of it
+    (`heading_sha1`, for headings taken from news articles' words); a label naming none fits any."""
+    if "heading_sha1" in label:
+        return heading is not None and label["heading_sha1"] == _sha1(heading)
+    return label.get("heading", heading) == heading
+
+
 def agreement(sentences: list[dict], labels: Path) -> dict | None:
     """How often the proxy agrees with the hand labels on the sentences both judge, and the
     hand-labelled share on topic and (of the sentences under an aspect's heading, labelled
@@ -283,7 +291,7 @@ def agreement(sentences: list[dict], labels: Path) -> dict | None:
         r = run[k]
         if not r.get("aspect", True):
             continue
-        same = [x for x in hand[k] if x.get("on_aspect") is not None and x.get("heading", r.get("heading")) == r.get("heading")]
+        same = [x for x in hand[k] if x.get("on_aspect") is not None and same_heading(x, r.get("heading"))]
         if same:
             aspect.append(same[-1]["on_aspect"])
     return {"labelled": sum(map(len, hand.values())), "in_this_run": len(both),

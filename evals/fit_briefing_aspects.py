@@ -10,8 +10,9 @@ every heading, none held back), over the same index as evals.briefing_eval. `--d
 sentences with their headings and cosines for labelling by hand (to a path outside the
 repository: it holds article text). The labels file names a sentence by topic id, the SHA-1 of
 its whitespace-normalised text and its cited ids, and says which of the briefing's headings it
-is about (`fits`, [] for none) given the headings it was shown (`headings`); a label whose
-headings no longer match the planned briefing's is stale and left out. The fit sweeps aspect x
+is about (`fits`, [] for none) given the headings it was shown (`headings`; for news topics both
+as SHA-1s, `fits_sha1` / `headings_sha1`, since their headings are news articles' words); a label
+whose headings no longer match the planned briefing's is stale and left out. The fit sweeps aspect x
 aspect_margin and keeps the pair with the best F0.5 of placement: a sentence placed under a
 heading it is about counts for, one placed under another against, one about a heading but left
 out of every section is missed. Precision weighs double, since a sentence under the wrong
@@ -58,13 +59,23 @@ def load_labels(path: Path, split: str = "tune") -> list[dict]:
 
 
 def join(rows: list[dict], labels: list[dict]) -> list[tuple[dict, dict]]:
-    """(planned sentence, label) pairs whose headings still match."""
+    """(planned sentence, label) pairs whose headings still match. A label names the headings
+    as text (`headings`, `fits`) or, for headings taken from news articles' words, by SHA-1
+    (`headings_sha1`, `fits_sha1`); `fits` comes back as text either way."""
     by_key = {(r["topic_id"], r["sentence_sha1"]): r for r in rows}
     out = []
     for lab in labels:
         r = by_key.get((lab["topic_id"], lab["sentence_sha1"]))
-        if r is not None and list(r["headings"]) == list(lab["headings"]):
-            out.append((r, lab))
+        if r is None:
+            continue
+        if "headings_sha1" in lab:
+            shas = [be._sha1(h) for h in r["headings"]]
+            if shas != list(lab["headings_sha1"]):
+                continue
+            lab = {**lab, "fits": [h for h, x in zip(r["headings"], shas) if x in set(lab["fits_sha1"])]}
+        elif list(r["headings"]) != list(lab["headings"]):
+            continue
+        out.append((r, lab))
     return out
 
 

@@ -33,3 +33,14 @@ def test_fit_prefers_precision_and_then_the_lower_threshold():
     chosen, figures = fit(pairs)
     assert figures["precision"] == 1.0 and figures["recall"] == 1.0
     assert chosen == {"aspect": 0.805, "aspect_margin": 0.0}  # the lowest that holds x and y back
+
+
+def test_labels_may_name_headings_by_sha1():
+    from evals.briefing_eval import _sha1
+
+    rows = [_row("t", "a", [0.9, 0.8], headings=("واردات الصلب", "العجز التجاري"))]
+    lab = {"topic_id": "t", "sentence_sha1": "a", "headings_sha1": [_sha1("واردات الصلب"), _sha1("العجز التجاري")],
+           "fits_sha1": [_sha1("واردات الصلب")]}
+    [(_, got)] = join(rows, [lab])
+    assert got["fits"] == ["واردات الصلب"]
+    assert join(rows, [{**lab, "headings_sha1": [_sha1("x"), _sha1("y")]}]) == []
