@@ -134,22 +134,25 @@ def score_topic(t: dict, b, ids: dict[str, str], section_of=None) -> dict:
     sents = list(b.summary) + [s for sec in b.sections for s in sec.sentences]
     on = [s for s in sents if any(by_n.get(n) in exp for n in s.citations)]
     dropped = getattr(b, "dropped_aspects", ())
+    aspects = [sec for sec in b.sections if getattr(sec, "aspect", True)]
     # aspect proxy: a section sentence whose passage sits under an article heading that is also
     # one of the briefing's headings belongs under that heading
-    heads = {sec.heading for sec in b.sections}
+    heads = {sec.heading for sec in aspects}
     placed = []
-    for sec in b.sections:
+    for sec in aspects:
         for s in sec.sentences:
             own = {section_of(c) for c in getattr(s, "passages", ())} & heads if section_of else set()
             if own:
                 placed.append(sec.heading in own)
-    n_aspects = len(b.sections) + len(dropped)
+    n_aspects = len(aspects) + len(dropped)
     return {"id": t["id"], "split": split_of(t["id"]), "cited": sorted(cited),
             "recall": len(exp & cited) / len(exp) if exp else None,
             "precision": (len(on) / len(sents)) if sents else None,
             "aspect_precision": sum(placed) / len(placed) if placed else None,
             "sentences": len(sents), "dropped": len(dropped), "aspects": n_aspects,
-            "sections": [sec.heading for sec in b.sections], "open": list(getattr(b, "open_questions", ())),
+            "section_sentences": sum(len(sec.sentences) for sec in b.sections),
+            "other": sum(len(sec.sentences) for sec in b.sections if sec not in aspects),
+            "sections": [sec.heading for sec in aspects], "open": list(getattr(b, "open_questions", ())),
             "timeline": len(b.timeline), "figures": len(getattr(b, "figures", ())), "note": getattr(b, "coverage_note", "")}
 
 
@@ -160,10 +163,12 @@ def summarize(rows: list[dict]) -> dict:
     with_exp = [r for r in rows if r["recall"] is not None]
     absent = [r for r in rows if r["recall"] is None]
     aspects = sum(r["aspects"] for r in rows)
+    in_sections = sum(r.get("section_sentences", 0) for r in rows)
     return {"topics": len(rows), "recall": mean(r["recall"] for r in with_exp),
             "precision": mean(r["precision"] for r in with_exp),
             "aspect_precision": mean(r["aspect_precision"] for r in rows),
             "dropped_share": round(sum(r["dropped"] for r in rows) / aspects, 3) if aspects else None,
+            "other_share": round(sum(r.get("other", 0) for r in rows) / in_sections, 3) if in_sections else None,
             "absent_sentences": mean(r["sentences"] for r in absent),
             "sentences": mean(r["sentences"] for r in rows)}
 
@@ -196,9 +201,14 @@ def run_topics(topics, search, settings, embedder, ids, thresholds=None, section
 
 
 def fit(tune, search, settings, embedder, ids, out: Path, section_of=None) -> dict:
-    """Two stages on the tune half: the topic threshold, sentence weight and lexical weight (with
-    a middling aspect threshold), then the aspect threshold; the best objective wins."""
-    from rag.briefing.relevance import Thresholds
+    """The topic threshold, sentence weight and passage lexical weight on the tune half, at the
+    placement (aspect, aspect_margin) in the file: those are fitted on hand labels by
+    evals.fit_briefing_aspects, since this objective's aspect proxy sees one topic only."""
+    from rag.briefing.relevance import Thresholds, load_thresholds
+
+    shipped = load_thresholds(embedder.model_id, out)
+    placement = {"aspect": shipped.aspect if shipped.dense else 0.84,
+                 "aspect_margin": shipped.aspect_margin}
 
     def run(**kw):
         th = Thresholds(min_support=2, thin=2, model=embedder.model_id, **kw)
@@ -209,25 +219,16 @@ def fit(tune, search, settings, embedder, ids, out: Path, section_of=None) -> di
     for topic in [x / 200 for x in range(160, 180)]:  # 0.800 .. 0.895
         for w in (0.3, 0.5):
             for plw in (0.0, 0.05, 0.1):
-                got = run(topic=topic, aspect=0.8, sentence_weight=w, lex_weight=0.0,
-                          passage_lex_weight=plw)
+                got = run(topic=topic, sentence_weight=w, lex_weight=0.0, passage_lex_weight=plw,
+                          **placement)
                 if best is None or got[0] > best[0] + 1e-9:
-                    best = got
-                    print(f"  {got[0]:.3f} {got[1]} {got[2]}", file=sys.stderr)
-    # (aspect_centroid_weight stays 0: an aspect asked for has no passages to take a centroid
-    # of, so its scores would sit on another scale than a discovered aspect's)
-    for aspect in [x / 100 for x in range(76, 88)]:
-        for alw in (0.0, 0.05, 0.1):
-            for margin in (0.0, 0.01, 0.02):
-                got = run(**{**best[1], "aspect": aspect, "aspect_lex_weight": alw,
-                             "aspect_margin": margin})
-                if got[0] > best[0] + 1e-9:
                     best = got
                     print(f"  {got[0]:.3f} {got[1]} {got[2]}", file=sys.stderr)
     _, kw, sm = best
     data = json.loads(out.read_text(encoding="utf-8")) if out.exists() else {}
     data.setdefault("lexical", {"min_support": 2, "thin": 2})
-    data.setdefault("models", {})[embedder.model_id] = {
+    old = data.setdefault("models", {}).get(embedder.model_id, {})
+    data["models"][embedder.model_id] = {
         **kw, "min_support": 2, "thin": 2,
         "provenance": {"fitted_by": "python -m evals.briefing_eval --fit",
                        "data": "evals/data/briefing.topics.jsonl; index: demo/archive + "
@@ -236,10 +237,10 @@ def fit(tune, search, settings, embedder, ids, out: Path, section_of=None) -> di
                        "split": "tune half: topics whose sha256(id) first byte is even",
                        "objective": objective.__doc__.strip().replace("\n   ", ""),
                        "grid": "topic 0.800..0.895 step 0.005 x sentence_weight {0.3,0.5} x "
-                               "passage_lex_weight {0,0.05,0.1} (lex_weight 0) at aspect 0.80; "
-                               "then aspect 0.76..0.87 x aspect_lex_weight {0,0.05,0.1} x "
-                               "aspect_margin {0,0.01,0.02}",
-                       "date": date.today().isoformat(), "tune_figures": sm}}
+                               "passage_lex_weight {0,0.05,0.1} (lex_weight 0), at the placement "
+                               f"fitted by evals.fit_briefing_aspects {placement}",
+                       "date": date.today().isoformat(), "tune_figures": sm},
+        **({"placement_provenance": old["placement_provenance"]} if "placement_provenance" in old else {})}
     out.write_text(json.dumps(data, ensure_ascii=False, indent=1) + "\n", encoding="utf-8")
     return data
 
@@ -247,12 +248,12 @@ def fit(tune, search, settings, embedder, ids, out: Path, section_of=None) -> di
 def _sentences(built, ids):
     for t, b in built:
         by_n = {c.n: ids.get(c.doc_id, c.doc_id) for c in b.sources}
-        parts = [("summary", s) for s in b.summary] + [(sec.heading, s) for sec in b.sections
-                                                         for s in sec.sentences]
-        for heading, s in parts:
+        parts = [("summary", False, s) for s in b.summary] + [
+            (sec.heading, getattr(sec, "aspect", True), s) for sec in b.sections for s in sec.sentences]
+        for heading, aspect, s in parts:
             docs = [by_n.get(n) for n in s.citations]
-            yield {"topic_id": t["id"], "topic": t["topic"], "heading": heading, "text": s.text,
-                   "docs": docs, "proxy_on_topic": any(d in t["expected"] for d in docs)}
+            yield {"topic_id": t["id"], "topic": t["topic"], "heading": heading, "aspect": aspect,
+                   "text": s.text, "docs": docs, "proxy_on_topic": any(d in t["expected"] for d in docs)}
 
 
 def _sha1(text: str) -> str:
@@ -261,25 +262,43 @@ def _sha1(text: str) -> str:
     return hashlib.sha1(" ".join(text.split()).encode()).hexdigest()
 
 
+def same_heading(label: dict, heading: str | None) -> bool:
+    """Whether a label was given under `heading`: its `heading`, or the SHA-1 of it
+    (`heading_sha1`, for headings taken from news articles' words); a label naming none fits any."""
+    if "heading_sha1" in label:
+        return heading is not None and label["heading_sha1"] == _sha1(heading)
+    return label.get("heading", heading) == heading
+
+
 def agreement(sentences: list[dict], labels: Path) -> dict | None:
-    """How often the proxy agrees with the hand labels on the sentences both judge."""
+    """How often the proxy agrees with the hand labels on the sentences both judge, and the
+    hand-labelled share on topic and (of the sentences under an aspect's heading, labelled
+    under that same heading) on aspect."""
     if not labels.exists():
         return None
-    hand = {}
+    hand: dict[tuple, list[dict]] = {}
     for line in labels.read_text(encoding="utf-8").splitlines():
         if line.strip():
             r = json.loads(line)
-            hand[(r["topic_id"], r.get("sentence_sha1") or _sha1(r["text"]))] = r
-    proxy = {(r["topic_id"], _sha1(r["text"])): r["proxy_on_topic"] for r in sentences}
-    both = [k for k in hand if k in proxy]
+            hand.setdefault((r["topic_id"], r.get("sentence_sha1") or _sha1(r["text"])), []).append(r)
+    run = {(r["topic_id"], _sha1(r["text"])): r for r in sentences}
+    both = [k for k in hand if k in run]
     if not both:
-        return {"labelled": len(hand), "in_this_run": 0}
-    on = [hand[k]["on_topic"] for k in both]
-    aspect = [hand[k]["on_aspect"] for k in both if hand[k].get("on_aspect") is not None]
-    return {"labelled": len(hand), "in_this_run": len(both),
+        return {"labelled": sum(map(len, hand.values())), "in_this_run": 0}
+    on = [hand[k][-1]["on_topic"] for k in both]
+    aspect = []
+    for k in both:
+        r = run[k]
+        if not r.get("aspect", True):
+            continue
+        same = [x for x in hand[k] if x.get("on_aspect") is not None and same_heading(x, r.get("heading"))]
+        if same:
+            aspect.append(same[-1]["on_aspect"])
+    return {"labelled": sum(map(len, hand.values())), "in_this_run": len(both),
             "hand_on_topic": round(sum(on) / len(on), 3),
             "hand_on_aspect": round(sum(aspect) / len(aspect), 3) if aspect else None,
-            "proxy_agreement": round(sum(hand[k]["on_topic"] == proxy[k] for k in both) / len(both), 3)}
+            "on_aspect_labelled": len(aspect),
+            "proxy_agreement": round(sum(hand[k][-1]["on_topic"] == run[k]["proxy_on_topic"] for k in both) / len(both), 3)}
 
 
 def main(argv=None) -> int:
@@ -328,7 +347,7 @@ def main(argv=None) -> int:
                 fh.write(json.dumps(r, ensure_ascii=False) + "\n")
     for r in rows:
         print(json.dumps({k: r[k] for k in ("id", "recall", "precision", "aspect_precision", "sentences", "dropped",
-                                             "aspects", "sections", "open", "note")},
+                                             "aspects", "other", "sections", "open", "note")},
                          ensure_ascii=False))
     print(json.dumps({"split": args.split, **summarize(rows)}, ensure_ascii=False))
     agree = agreement(sentences, Path(args.labels))

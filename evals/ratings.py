@@ -27,6 +27,8 @@ from typing import IO
 
 import numpy as np
 
+from evals.agreement import weighted_kappa  # noqa: F401  (re-exported: its home was here)
+
 CRITERIA = ("correct", "faithful", "citations_accurate", "complete")
 SCALE = (1, 2, 3, 4, 5)
 
@@ -347,28 +349,3 @@ def _alpha(matrix: list[list[float]]) -> float | None:
     a = krippendorff.alpha(reliability_data=np.array(matrix, dtype=float),
                            level_of_measurement="ordinal", value_domain=list(SCALE))
     return round(float(a), 4) if math.isfinite(a) else None
-
-
-def weighted_kappa(a: list[int], b: list[int], categories=SCALE) -> float | None:
-    """Cohen's kappa with quadratic weights between two raters' paired scores.
-
-    Quadratic weights, because on a 1-5 scale a 1-vs-5 disagreement is worse than 4-vs-5.
-    None when undefined (no pairs, or both raters used a single identical category).
-    """
-    if len(a) != len(b):
-        raise ValueError("weighted_kappa needs paired scores")
-    n, k = len(a), len(categories)
-    if n == 0:
-        return None
-    index = {c: i for i, c in enumerate(categories)}
-    observed = np.zeros((k, k))
-    for x, y in zip(a, b):
-        observed[index[x], index[y]] += 1
-    observed /= n
-    expected = np.outer(observed.sum(axis=1), observed.sum(axis=0))
-    i, j = np.indices((k, k))
-    weights = (i - j) ** 2 / (k - 1) ** 2
-    denom = float((weights * expected).sum())
-    if denom == 0:
-        return None
-    return round(1 - float((weights * observed).sum()) / denom, 4)

@@ -200,6 +200,7 @@ class BriefSentence:
 class BriefSection:
     heading: str
     sentences: tuple[BriefSentence, ...]
+    aspect: bool = True  # False: the closing section of on-topic sentences under no aspect
 
 
 @dataclass(frozen=True)

@@ -8,8 +8,9 @@ from typing import TYPE_CHECKING
 import gradio as gr
 
 from rag.types import Answer
-from ui import render
+from ui import eval_briefing, render
 from ui.auth import denied
+from ui.eval_briefing import save_briefing_rating
 from ui.eval_tab import visible_feedback, visible_ratings
 from ui.feedback import FeedbackRefused, identity, issue, login_name, record_feedback
 from ui.forms import MAX_QUESTION_CHARS, history_of, make_filters, parse_history, question_error
@@ -115,11 +116,37 @@ def add_routes(svc: Services) -> None:
                 "ratings": [dataclasses.asdict(r) for r in visible_ratings(svc.ratings, who, role)],
                 "feedback": [dataclasses.asdict(f) for f in visible_feedback(svc.ratings, who, role)]}
 
+    def briefings() -> list:
+        """Saved briefings (built in the Briefing tab or for rating), newest first: id, topic,
+        user, timestamp."""
+        return [{"id": b.id, "topic": b.topic, "user": b.user, "timestamp": b.timestamp}
+                for b in svc.briefing_ratings.briefings()]
+
+    def rate_briefing(briefing_id: str, on_topic: int, right_heading: int, coverage: int,
+                      citations: int, readability: int, comment: str = "", rater: str = "",
+                      request: gr.Request = None) -> dict:
+        """Score a saved briefing 1-5 on each criterion. With a login the rater is you (another
+        `rater` is refused); without one, `rater` names who is rating."""
+        scores = [on_topic, right_heading, coverage, citations, readability]
+        login = login_name(request)
+        try:
+            save_briefing_rating(svc.briefing_ratings, rater, briefing_id, scores, comment, login=login)
+        except ValueError as e:
+            raise gr.Error(str(e)) from e
+        return {"briefing_id": briefing_id, "rater": login or rater.strip(), "stored": len(scores)}
+
+    def briefing_ratings(request: gr.Request = None) -> dict:
+        """Briefing scores you may see (your own; an admin everyone's) and, per criterion, the
+        mean and the agreement between raters over them."""
+        who, role = login_name(request), svc.role(request)
+        return {"role": role, "ratings": eval_briefing.visible_ratings(svc.briefing_ratings, who, role),
+                "summary": svc.briefing_ratings.summary(rater=eval_briefing.visible_rater(who, role))}
+
     def stats() -> dict:
         """Index facts: documents, chunks, embedding model, last ingest; and the answer mode."""
         return {**svc.store.stats(), "answer_mode": svc.mode}
 
     for fn in (ask, ask_stream, documents, remove_document, feedback, ratings, stats, conversations, conversation,
-               delete_conversation):
+               delete_conversation, briefings, rate_briefing, briefing_ratings):
         gr.api(fn, api_name=fn.__name__, concurrency_limit=8)
 

@@ -59,6 +59,7 @@ class Services:
     ratings: Any
     conversations: Any = None
     users: dict = field(default_factory=dict)  # login name -> ui.auth.User (empty: no login)
+    briefing_ratings: Any = None  # evals.briefing_ratings.BriefingRatingStore, beside `ratings`
     tmp: Path = field(default_factory=lambda: Path(tempfile.mkdtemp(prefix="rag-app-")))
 
     @classmethod
@@ -74,8 +75,11 @@ class Services:
             assistant = make_assistant(settings, archive)
         ratings = RatingStore(ratings_path(settings), settings.answer_retention_days)
         roots("تمهيد")  # loads the root stemmer (nltk, ~1 s) now rather than on the first question
+        from evals.briefing_ratings import BriefingRatingStore
+
         return cls(settings, archive.store, archive.embedder, archive.retriever, assistant, ratings,
-                   ConversationStore(history_path(settings.data_dir)), parse_users(settings.auth))
+                   ConversationStore(history_path(settings.data_dir)), parse_users(settings.auth),
+                   BriefingRatingStore(ratings_path(settings)))
 
     def role(self, request) -> str:
         """The caller's role (ui.auth.ROLES; admin when no login is configured)."""
@@ -101,7 +105,7 @@ def build_app(settings: Settings, *, assistant=None, embedder=None) -> gr.Blocks
                 briefing_tab(svc)
             with gr.Tab("التقييم", id="evaluation"):
                 eval_load = evaluation_tab(settings, ratings_path(settings), embedder=svc.embedder,
-                                           llm=getattr(svc.assistant, "llm", None))
+                                           llm=getattr(svc.assistant, "llm", None), search=svc.retriever.search)
         add_routes(svc)
         app.load(refresh, search, outs, api_visibility="private")
         app.load(*chat_load, api_visibility="private")

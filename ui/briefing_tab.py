@@ -1,4 +1,6 @@
-"""The briefing tab: a topic and period in, a cited briefing out, with md/docx/pdf/html downloads."""
+"""The briefing tab: a topic and period in, a cited briefing out, with md/docx/pdf/html downloads.
+Each briefing built is kept (evals.briefing_ratings, beside the ratings) so that evaluators can
+pick it in the Evaluation tab and rate it."""
 from __future__ import annotations
 
 import tempfile
@@ -8,6 +10,7 @@ from typing import TYPE_CHECKING
 import gradio as gr
 
 from ui import render
+from ui.feedback import login_name
 from ui.forms import make_filters
 from ui.forms import note as _note
 
@@ -30,7 +33,7 @@ def briefing_tab(svc: Services) -> None:
     with gr.Row():
         downloads = [gr.DownloadButton(f"تنزيل {fmt.upper()}", visible=False) for fmt in ("md", "docx", "pdf", "html")]
 
-    def make(topic_, since_, until_, sources_, progress=gr.Progress()):
+    def make(topic_, since_, until_, sources_, request: gr.Request = None, progress=gr.Progress()):
         from rag.briefing.build import build_briefing
         from ui.export import export, to_html
 
@@ -53,8 +56,21 @@ def briefing_tab(svc: Services) -> None:
                 ups.append(gr.update(visible=False))
                 notes.append(f"{fmt}: {e}")
         page = to_html(briefing)
+        keep_for_rating(svc, briefing, filters, login_name(request))
         note = "".join(f'<div class="rag-note" dir="ltr">{render.esc(n)}</div>' for n in notes)
         return [note + render.briefing_frame(page), *ups]
 
     build.click(make, [topic, since, until, sources], [view, *downloads], api_name="briefing")
+
+
+def keep_for_rating(svc: Services, briefing, filters, user: str = "") -> str:
+    """Save a built briefing where the Evaluation tab's briefing ratings find it; its id."""
+    import dataclasses
+
+    from ui.eval_briefing import save_built
+
+    store = getattr(svc, "briefing_ratings", None)
+    if store is None:
+        return ""
+    return save_built(store, briefing, {k: v for k, v in dataclasses.asdict(filters).items() if v}, user)
 

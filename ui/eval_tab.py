@@ -1,7 +1,9 @@
 """The Evaluation tab: run a gold question set, browse its results, rate answers on the rubric,
 export ratings, see inter-rater agreement, and (with an LLM configured) a faithfulness judge.
 
-The callbacks are plain functions of plain values, so tests drive them without a browser;
+Briefing ratings (1-5 per criterion, with agreement and CSV/JSON export) are ui.eval_briefing's
+section of this tab. The callbacks are plain functions of plain values, so tests drive them
+without a browser;
 `evaluation_tab` only lays out components and wires them. The UI owns no pipeline: runs go
 through evals.run and ratings through evals.ratings; the LLM judge is ui.eval_judge.
 
@@ -19,6 +21,7 @@ from pathlib import Path
 
 import gradio as gr  # at module level: handlers' `request: gr.Request` hints must resolve here
 
+from evals.briefing_ratings import BriefingRatingStore
 from evals.metrics import question_metrics
 from evals.ratings import (
     CRITERIA,
@@ -32,6 +35,7 @@ from evals.run import EvalRun, run_eval
 from rag.config import Settings
 from rag.errors import RagError
 from ui.auth import can, denied, parse_users, role_of
+from ui.eval_briefing import briefing_rating_section
 from ui.eval_judge import (  # noqa: F401  (re-exported: the tab's judge functions)
     JUDGE_SYSTEM,
     judge_agreement,
@@ -229,13 +233,14 @@ def _num(x) -> str:
 # --- layout -------------------------------------------------------------------------------
 
 def evaluation_tab(settings: Settings, rating_store_path: str | Path | None = None, embedder=None,
-                   llm=None) -> tuple:
+                   llm=None, search=None) -> tuple:
     """Build the tab's components inside the caller's gr.Blocks / gr.Tab context; returns the
     page-load hook (fn, inputs, outputs) that puts the login name in the rater field and shows
     the all-raters views (agreement, judge) to admins only.
 
     embedder: the app's loaded embedder, so a run does not load the model a second time.
     llm: a chat model for the judge; by default built from settings on first use.
+    search: the app's retriever search, to build briefings for the briefing ratings (ui.eval_briefing).
     """
     store = RatingStore(rating_store_path or ratings_path(settings))
     users = parse_users(settings.auth)
@@ -290,6 +295,10 @@ def evaluation_tab(settings: Settings, rating_store_path: str | Path | None = No
         export_file = gr.File(label="ratings.csv", interactive=False, min_width=160)
     agreement = gr.Dataframe(value=[], headers=AGREEMENT_HEADERS, interactive=False,
                              label="الاتفاق بين المقيّمين", elem_id="rag-eval-agreement")
+
+    fill_briefings, briefing_outputs = briefing_rating_section(
+        BriefingRatingStore(rating_store_path or ratings_path(settings)), settings, rater, viewer,
+        search=search, llm=llm)
 
     gr.Markdown("### حَكَم الوفاء (نموذج لغوي)", rtl=True)
     can_judge = llm is not None or llm_available(settings)
@@ -376,6 +385,7 @@ def evaluation_tab(settings: Settings, rating_store_path: str | Path | None = No
         runs = can(role, "evaluate")
         return (name, gr.update(value=shown_agreement(role), visible=admin), gr.update(visible=can_judge and admin),
                 gr.update(visible=can_judge and admin), gr.update(visible=runs),
-                gr.update(value="" if runs else denied(role, "evaluate"), visible=not runs))
+                gr.update(value="" if runs else denied(role, "evaluate"), visible=not runs),
+                *fill_briefings(login, role))
 
-    return on_load, None, [rater, agreement, judge_btn, judge_table, run_box, run_note]
+    return on_load, None, [rater, agreement, judge_btn, judge_table, run_box, run_note, *briefing_outputs]

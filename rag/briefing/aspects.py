@@ -63,9 +63,17 @@ class Aspect:
     name: str
     hits: list[Hit] = field(default_factory=list)
     terms: frozenset[str] = frozenset()  # the cluster's most distinctive analyzed terms
+    # other names its content allows (headings, key phrases, title leads), for a judge with an
+    # embedder to choose among (rag.briefing.placement.choose_names); `name` is the lexical pick
+    alternatives: tuple[str, ...] = ()
 
     def query(self, topic: str) -> str:
         return f"{topic} {self.name}".strip()
+
+    @property
+    def headings(self) -> set[str]:
+        """The section headings of its passages (human-written names)."""
+        return {_clean(h.chunk.section) for h in self.hits if h.chunk.section}
 
 
 def discover_aspects(topic: str, hits: Sequence[Hit], max_aspects: int = 4) -> list[Aspect]:
@@ -81,13 +89,14 @@ def discover_aspects(topic: str, hits: Sequence[Hit], max_aspects: int = 4) -> l
     groups = [[i for i in range(len(hits)) if labels[i] == c] for c in range(k)]
     groups = [g for g in _merge_singletons(groups, vecs, len(hits)) if g]
     groups.sort(key=lambda g: min(g))  # the cluster holding the best hit leads
-    names = _names([[hits[i] for i in g] for g in groups], [g for g in groups], topic_terms)
+    names, alternatives = _names([[hits[i] for i in g] for g in groups], [g for g in groups], topic_terms)
     vocab = sorted(tf.vocab, key=tf.vocab.get)
     out = []
-    for name, g in zip(names, groups):
+    for name, alts, g in zip(names, alternatives, groups):
         centroid = vecs[g].sum(axis=0)
         top = [vocab[j] for j in np.argsort(-centroid)[:N_TERMS] if centroid[j] > 0]
-        out.append(Aspect(name, [hits[i] for i in g], frozenset(top) | frozenset(analyze(name))))
+        out.append(Aspect(name, [hits[i] for i in g], frozenset(top) | frozenset(analyze(name)),
+                          tuple(a for a in alts if a != name)))
     return out
 
 
@@ -132,10 +141,27 @@ def _merge_singletons(groups: list[list[int]], vecs: np.ndarray, n: int) -> list
     return [sorted(b) for b in big]
 
 
-def _surface(word: str) -> str:
+def _surface(word: str, lead: bool = True) -> str:
+    """A word as a heading shows it: no diacritics or tatweel; leading a name, without its
+    conjunction or preposition («والتهريب» -> «التهريب»); inside one, as written («والألومنيوم»)."""
     word = "".join(ch for ch in unicodedata.normalize("NFC", word) if not unicodedata.combining(ch))
     word = word.replace("\u0640", "")
-    return _CLITIC.sub("ال", word, count=1) if len(word) > 4 else word
+    return _CLITIC.sub("ال", word, count=1) if lead and len(word) > 4 else word
+
+
+_DEFINITE = re.compile(r"^[وفبكل]?(?:ال|لل)")
+
+
+def _noun_phrase(words: Sequence[str]) -> bool:
+    """No bare word after a definite one: in «السجون بعاملين» or «الإيراني محمد جواد» the bare
+    word starts another phrase (an annexation runs bare -> definite, «وزير الخارجية»)."""
+    seen = False
+    for w in words:
+        d = bool(_DEFINITE.match(normalize(w)))
+        if seen and not d:
+            return False
+        seen = seen or d
+    return True
 
 
 def _clean(text: str) -> str:
@@ -145,6 +171,16 @@ def _clean(text: str) -> str:
             not any(q in text[1:-1] for q in _QUOTES):
         text = text[1:-1].strip()
     return text
+
+
+def _edges(words: Sequence[str]) -> bool:
+    """A name neither starts nor ends on a function word ("بعد التحريم", "رغم تغلغلها" are
+    fragments of a sentence, not names)."""
+    def function(w: str) -> bool:
+        n = normalize(w)
+        return n in _NAMING_STOP or (len(n) > 2 and n[0] in "وفبلك" and n[1:] in _NAMING_STOP)
+
+    return bool(words) and not function(words[0]) and not function(words[-1])
 
 
 def _content(words: Sequence[str], topic_terms: frozenset[str], meta: frozenset[str]) -> bool:
@@ -170,7 +206,9 @@ def _phrases(text: str, meta: frozenset[str]) -> dict[tuple[str, ...], str]:
                 if not normalize(words[-1]).startswith(("ال", "لل")) and n == 2 and not \
                         normalize(words[0]).startswith("ال"):
                     continue  # two bare words are rarely a noun phrase ("يعتمد التمويل" is)
-                out.setdefault(stems, " ".join(_surface(w) for w in words))
+                if not _noun_phrase(words):
+                    continue
+                out.setdefault(stems, " ".join(_surface(w, k == 0) for k, w in enumerate(words)))
 
     prev_end = None
     for m in _WORD.finditer(text):
@@ -196,7 +234,7 @@ def _section_name(hits: Sequence[Hit], weights: Sequence[float], topic_terms: fr
     total = sum(weights) or 1.0
     for name, w in mass.most_common():
         words = _WORD.findall(name)
-        if name and name not in taken and 1 <= len(words) <= 8 and (
+        if name and name not in taken and 1 <= len(words) <= 8 and _edges(words) and (
                 len(words) > 1 or stem(normalize(words[0])) not in _GENERIC) and \
                 _content(words, topic_terms, meta):
             return name, w / total
@@ -208,15 +246,21 @@ def _title_name(h: Hit, topic_terms: frozenset[str], meta: frozenset[str], taken
     for part in _TITLE_SPLIT.split(h.chunk.title or ""):
         part = _clean(part)
         words = _WORD.findall(part)
-        if part and part not in taken and 2 <= len(words) <= 8 and _content(words, topic_terms, meta):
+        if part and part not in taken and 2 <= len(words) <= 8 and _edges(words) and \
+                _content(words, topic_terms, meta):
             return part
     return ""
 
 
-def _names(groups: list[list[Hit]], indexes: list[list[int]], topic_terms: frozenset[str]) -> list[str]:
+N_ALTERNATIVES = 6  # key phrases offered per aspect besides its headings and title leads
+
+
+def _names(groups: list[list[Hit]], indexes: list[list[int]],
+           topic_terms: frozenset[str]) -> tuple[list[str], list[list[str]]]:
     """Name each group: an aligned section heading, else (one article) the lead of its title,
     else its most distinctive multi-word phrase, else any section heading or title lead; no
-    name used twice."""
+    name used twice. Also each group's alternatives: its section headings, its best key phrases
+    and its articles' title leads, all passing the same filters."""
     meta = frozenset(stem(t) for g in groups for h in g
                      for t in analyze(f"{h.chunk.source} {h.chunk.author}"))
     per_group = []
@@ -229,6 +273,7 @@ def _names(groups: list[list[Hit]], indexes: list[list[int]], topic_terms: froze
                 surfaces.setdefault(key, Counter())[surf] += 1
         per_group.append((df, surfaces, len(hits)))
     names: list[str] = []
+    alternatives: list[list[str]] = []
     taken: set[str] = set()
     used: set[tuple[str, ...]] = set()
     for gi, (hits, idx) in enumerate(zip(groups, indexes)):
@@ -237,22 +282,36 @@ def _names(groups: list[list[Hit]], indexes: list[list[int]], topic_terms: froze
         name = section if share >= 0.5 else ""
         if not name and len({h.chunk.doc_id for h in hits}) == 1:  # one article: its title
             name = _title_name(hits[0], topic_terms, meta, taken)
+        df, surfaces, size = per_group[gi]
+        others = [(d, s) for j, (d, _, s) in enumerate(per_group) if j != gi]
+
+        def score(key: tuple[str, ...], df=df, size=size, others=others) -> float:
+            inside = df[key] / size
+            outside = max((d[key] / s for d, s in others), default=0.0)
+            return inside - outside + 0.05 * (len(key) - 2) + 0.01 * df[key]
+
+        def surface(key: tuple[str, ...], surfaces=surfaces) -> str:
+            return surfaces[key].most_common(1)[0][0]
+
+        keys = sorted((k for k in df if df[k] >= min(2, size)
+                       and _content(surface(k).split(), topic_terms, meta)),
+                      key=lambda k: (-score(k), -len(k), surface(k)))
         if not name:
-            df, surfaces, size = per_group[gi]
-            others = [(d, s) for j, (d, _, s) in enumerate(per_group) if j != gi]
-
-            def score(key: tuple[str, ...], df=df, size=size, others=others) -> float:
-                inside = df[key] / size
-                outside = max((d[key] / s for d, s in others), default=0.0)
-                return inside - outside + 0.05 * (len(key) - 2) + 0.01 * df[key]
-
-            keys = [k for k in df if k not in used and df[k] >= min(2, size)
-                    and _content(surfaces[k].most_common(1)[0][0].split(), topic_terms, meta)]
-            if keys:
-                best = max(keys, key=lambda k: (score(k), len(k), surfaces[k].most_common(1)[0][0]))
-                used.add(best)
-                name = surfaces[best].most_common(1)[0][0]
+            fresh = [k for k in keys if k not in used]
+            if fresh:
+                used.add(fresh[0])
+                name = surface(fresh[0])
         name = name or section or _title_name(hits[0], topic_terms, meta, taken)
         taken.add(name)
         names.append(name)
-    return names
+        alts = [_clean(h.chunk.section) for h in hits] + [surface(k) for k in keys[:N_ALTERNATIVES]]
+        if len({h.chunk.doc_id for h in hits}) == 1:  # a title names its own article only
+            alts.append(_title_name(hits[0], topic_terms, meta, set()))
+        alternatives.append([a for a in dict.fromkeys(alts) if a and _ok_name(a, topic_terms, meta)])
+    return names, alternatives
+
+
+def _ok_name(name: str, topic_terms: frozenset[str], meta: frozenset[str]) -> bool:
+    words = _WORD.findall(name)
+    return 2 <= len(words) <= 8 and _edges(words) and _content(words, topic_terms, meta) and (
+        len(words) > 1 or stem(normalize(words[0])) not in _GENERIC)

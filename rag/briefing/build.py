@@ -26,6 +26,7 @@ from typing import Any
 from rag.briefing.aspects import Aspect, discover_aspects
 from rag.briefing.figures import figures_of
 from rag.briefing.llm_writer import plan_questions, write_cited
+from rag.briefing.placement import choose_names
 from rag.briefing.relevance import Relevance, SentenceJudge, Thresholds, allowed
 from rag.briefing.select import PER_DOC, Cand, Selector, candidates, clean_text, cover
 from rag.briefing.timeline import timeline_of
@@ -43,6 +44,10 @@ PER_SECTION = 4  # sentences a section aims for
 THIN_PER_SECTION = 2  # ... when the archive barely covers the topic
 THIN_SUMMARY = 2
 LLM_SUMMARY_INPUT = 10
+# The last section: on-topic sentences that fit none of the headings (rather than forcing them
+# under one they are not about), and where an article no heading fits is still cited.
+OTHER_HEADING = {"ar": "ومما ورد أيضًا", "en": "Also reported"}
+OTHER_MAX = 2  # sentences it takes besides one for each article no heading cites
 
 
 @dataclass
@@ -50,12 +55,16 @@ class Plan:
     """What the relevance and selection stages decided, before numbering."""
 
     sections: list[tuple[str, list[Cand]]] = field(default_factory=list)
+    other: list[Cand] = field(default_factory=list)  # on topic, under no heading (OTHER_HEADING)
     summary: list[Cand] = field(default_factory=list)
     on_topic: list[Cand] = field(default_factory=list)  # every on-topic sentence, best first
     open_questions: list[str] = field(default_factory=list)
     dropped: list[str] = field(default_factory=list)
     thin: bool = False
     n_on_topic_docs: int = 0
+    headings: list[str] = field(default_factory=list)  # every aspect judged against, as named
+    considered: int = 0  # documents the topic's search returned within the filters
+    scores: dict[str, float] = field(default_factory=dict)  # chunk id -> retrieval score
 
 
 def embedder_of(search: Any) -> Any:
@@ -78,6 +87,25 @@ def build_briefing(topic: str, search: Search, settings: Settings, filters: Filt
     `find_dates(text)` may return ISO strings or objects with an `.iso` attribute.
     """
     topic = " ".join(topic.split())
+    say = progress or (lambda _f, _m: None)
+    arabic = is_arabic(topic)
+    plan = plan_briefing(topic, search, settings, filters, llm, say, embedder=embedder,
+                         aspects=aspects, thresholds=thresholds)
+    if llm is not None and plan.sections:
+        _rewrite_with_llm(plan, llm, topic, arabic, say)
+    say(0.9, "timeline" if not arabic else "الخط الزمني")
+    b = _assemble(topic, arabic, filters, plan, find_dates, plan.scores, plan.considered)
+    say(1.0, "done" if not arabic else "تم")
+    return b
+
+
+def plan_briefing(topic: str, search: Search, settings: Settings, filters: Filters = Filters(),
+                  llm: Any = None, progress: Progress | None = None, *, embedder: Any = None,
+                  aspects: Sequence[str] = (), thresholds: Thresholds | None = None) -> Plan:
+    """What a briefing on `topic` will say, before numbering and any LLM rewriting: the selected
+    summary and sections, and every on-topic sentence with its scores against the aspects
+    (Cand.aspect_raw, in the order of Plan.headings), for evals that fit the placement."""
+    topic = " ".join(topic.split())
     if not topic:
         raise ValueError("a briefing needs a topic")
     say = progress or (lambda _f, _m: None)
@@ -96,14 +124,10 @@ def build_briefing(topic: str, search: Search, settings: Settings, filters: Filt
     plan = Plan()
     if pool:
         plan = _plan(topic, pool, judge, sj, asked, search, settings, filters, say, scores)
-        if llm is not None and plan.sections:
-            _rewrite_with_llm(plan, llm, topic, arabic, say)
     elif asked:
         plan.open_questions = list(asked)
-    say(0.9, "timeline" if not arabic else "الخط الزمني")
-    b = _assemble(topic, arabic, filters, plan, find_dates, scores, considered)
-    say(1.0, "done" if not arabic else "تم")
-    return b
+    plan.considered, plan.scores = considered, scores
+    return plan
 
 
 def _plan(topic, pool, judge, sj, asked, search, settings, filters, say, scores) -> Plan:
@@ -142,7 +166,7 @@ def _judge_and_select(topic, pool, judge, sj, aspects, requested, search, settin
         if key not in seen:
             seen.add(key)
             cands.append(c)
-    plan = Plan()
+    plan = Plan(headings=[a.name for a in aspects])
     if not cands:
         plan.open_questions = [a.name for a in aspects if a.name in requested]
         return plan
@@ -153,15 +177,22 @@ def _judge_and_select(topic, pool, judge, sj, aspects, requested, search, settin
                                [f"{c.chunks[0].title}\n{c.chunks[0].text}" for c in cands])
     member_of = [{h.chunk.id for h in a.hits} for a in aspects]
     members = [[i for i, c in enumerate(cands) if c.chunks[0].id in ids] for ids in member_of]
+    if sj.embedder is not None and vecs is not None and not requested:
+        # discovered aspects named from what their own on-topic sentences share
+        on_rows = {i for i, t in enumerate(t_scores) if sj.on_topic(t)}
+        aspects = renamed(aspects, [[i for i in m if i in on_rows] for m in members], vecs,
+                          sj.embedder.embed_query, [c.doc for c in cands])
     a_scores = sj.aspect_scores(texts, vecs, [a.name for a in aspects], [a.terms for a in aspects],
                                 members)
     about = {c.doc for c, t in zip(cands, t_scores) if sj.on_topic(t)}
     per_aspect: list[list[Cand]] = [[] for _ in aspects]
     on: list[Cand] = []
-    for c, t, row in zip(cands, t_scores, a_scores):
-        order = sorted(range(len(aspects)), key=lambda j: -row[j])
-        best = order[0] if order else -1
-        fits = best >= 0 and sj.fits(row[best], row[order[1]] if len(order) > 1 else None)
+    topic_cos = sj.topic_cosines(vecs)
+    for i, (c, t, row) in enumerate(zip(cands, t_scores, a_scores)):
+        c.aspect_raw = tuple(float(x) for x in row)
+        c.topic_cos = float(topic_cos[i]) if topic_cos is not None else 0.0
+        best = sj.place(row, asked=bool(requested))
+        fits = best is not None
         # lexically, a sentence of an on-topic article that fits an aspect is on topic too
         ok = sj.on_topic(t) or (not sj.t.dense and fits and c.doc in about)
         if not ok:
@@ -173,6 +204,7 @@ def _judge_and_select(topic, pool, judge, sj, aspects, requested, search, settin
             per_aspect[best].append(c)
     on.sort(key=lambda c: -c.topic_score)
     plan.on_topic = on
+    plan.headings = [a.name for a in aspects]
     docs = {c.doc for c in on}
     plan.n_on_topic_docs = len(docs)
     plan.thin = 0 < len(docs) < sj.t.thin
@@ -190,6 +222,11 @@ def _judge_and_select(topic, pool, judge, sj, aspects, requested, search, settin
     for i, cs in enumerate(kept):
         for c in cs:
             c.aspect = i
+    # on the topic but under none of the headings: quoted, if at all, under OTHER_HEADING
+    placed = {id(c) for cs in kept for c in cs}
+    rest = [c for c in on if id(c) not in placed]
+    for c in rest:
+        c.aspect = len(kept)
     sel = Selector(on, topic, max(PER_DOC, math.ceil(10 / max(len(docs), 1))))
     n_summary = THIN_SUMMARY if plan.thin else None
     summary = sel.summary(kept or [on], n_summary)
@@ -202,7 +239,40 @@ def _judge_and_select(topic, pool, judge, sj, aspects, requested, search, settin
     plan.summary = summary
     plan.sections = [(aspects[j].name, sorted(ch, key=_reading_order))
                      for j, ch in zip(keep, chosen) if ch]
+    plan.other = sorted(_other(sel, rest, None if plan.thin else docs), key=_reading_order)
     return plan
+
+
+def _other(sel: Selector, rest: list[Cand], docs: set[str] | None) -> list[Cand]:
+    """The closing section: the OTHER_MAX sentences under no heading most about the topic by
+    their own words (their cosine to the topic, not the topic score, which also counts their
+    article's title: with no heading to stand under, a sentence must carry the topic itself;
+    and centrality among them means nothing, they share no aspect), then the best of each
+    on-topic article in `docs` not cited yet."""
+    out: list[Cand] = []
+    ranked = sorted(rest, key=lambda c: (-c.topic_cos, -c.topic_score))
+    for c in ranked:
+        if len(out) == OTHER_MAX:
+            break
+        if sel.usable(c) and sel.per_doc[c.doc] < sel.cap:
+            out.append(c)
+            sel.take(c)
+    cited = {d for d, n in sel.per_doc.items() if n} | set(sel.summary_docs)
+    for doc in sorted((docs or set()) - cited):
+        c = next((c for c in ranked if c.doc == doc and sel.usable(c)), None)
+        if c is not None:
+            out.append(c)
+            sel.take(c)
+    return out
+
+
+def renamed(aspects: list[Aspect], members: list[list[int]], vecs, embed_query,
+            docs: list[str] | None = None) -> list[Aspect]:
+    """Discovered aspects renamed from their content (rag.briefing.placement.choose_names)."""
+    options = [[a.name, *a.alternatives] for a in aspects]
+    picks = choose_names(options, members, vecs, embed_query, [a.headings for a in aspects], docs)
+    return [replace(a, name=opts[k], terms=a.terms | frozenset(analyze(opts[k])))
+            for a, opts, k in zip(aspects, options, picks)]
 
 
 def _reading_order(c: Cand) -> tuple:
@@ -255,7 +325,10 @@ def _assemble(topic, arabic, filters, plan: Plan, find_dates, scores, considered
 
     summary_s = tuple(cite(c) for c in plan.summary)
     sections_s = tuple(BriefSection(h, tuple(cite(c) for c in cs)) for h, cs in plan.sections)
-    used = list(plan.summary) + [c for _, cs in plan.sections for c in cs]
+    if plan.other:
+        sections_s += (BriefSection(OTHER_HEADING["ar" if arabic else "en"],
+                                    tuple(cite(c) for c in plan.other), aspect=False),)
+    used = list(plan.summary) + [c for _, cs in plan.sections for c in cs] + list(plan.other)
     # timeline and figures: on-topic sentences of the cited articles, the quoted ones first
     quoted = {" ".join(c.text.split()) for c in used}
     rest = [c for c in plan.on_topic if c.doc in by_doc and " ".join(c.text.split()) not in quoted

@@ -14,6 +14,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
+from rag.briefing.placement import place
 from rag.index.filters import matches
 from rag.text.arabic import analyze
 from rag.types import Filters, Hit
@@ -119,7 +120,12 @@ class Thresholds:
     aspect: cos(sentence, aspect) + aspect_lex_weight * (share of the aspect's own terms)
             must reach this, ahead of the next-best aspect by aspect_margin, and the sentence
             goes to its best-fitting aspect only (the aspect's vector: its name's, plus
-            aspect_centroid_weight times the centroid of the passages it was discovered from);
+            aspect_centroid_weight times the centroid of the passages it was discovered from;
+            rag.briefing.placement); aspect and aspect_margin are fitted on hand labels of the
+            tune half (evals.fit_briefing_aspects) for discovered aspects, the other weights by
+            evals.briefing_eval; asked_aspect / asked_aspect_margin, when set, apply instead to
+            aspects a trainer asked for (no tune-half topic asks for any, so those were not
+            refitted with the discovered ones);
     min_support: sentences an aspect needs, else it is dropped (an open question when asked for);
     thin: on-topic documents under this make a briefing say the archive barely covers the topic.
     Without a model entry (no embedder, or another model) the judgement is lexical only: a
@@ -135,6 +141,8 @@ class Thresholds:
     aspect_lex_weight: float = 0.0
     aspect_centroid_weight: float = 0.0
     aspect_margin: float = 0.0
+    asked_aspect: float | None = None  # for aspects a trainer asked for; None: as `aspect`
+    asked_aspect_margin: float | None = None
     min_support: int = 2
     thin: int = 2
     model: str = ""  # "" = lexical only
@@ -163,8 +171,14 @@ def load_thresholds(model_id: str | None, path: Path = THRESHOLDS_FILE) -> Thres
                       aspect_lex_weight=float(entry.get("aspect_lex_weight", 0.0)),
                       aspect_centroid_weight=float(entry.get("aspect_centroid_weight", 0.0)),
                       aspect_margin=float(entry.get("aspect_margin", 0.0)),
+                      asked_aspect=_opt(entry.get("asked_aspect")),
+                      asked_aspect_margin=_opt(entry.get("asked_aspect_margin")),
                       min_support=int(entry.get("min_support", base.min_support)),
                       thin=int(entry.get("thin", base.thin)), model=model_id)
+
+
+def _opt(x) -> float | None:
+    return None if x is None else float(x)
 
 
 def _cos_rows(m, v):
@@ -221,6 +235,10 @@ class SentenceJudge:
         return [float(c) + self.t.lex_weight * x + self.t.passage_lex_weight * px
                 for c, x, px in zip(cos, [self.lex(self.terms, w) for w in words], plex)]
 
+    def topic_cosines(self, vecs):
+        """Each sentence's cosine to the topic (query prompt), None without an embedder."""
+        return None if vecs is None or self._q is None else _cos_rows(vecs, self._q)
+
     def on_topic(self, score: float) -> bool:
         """Dense: the fitted threshold; lexical: a share of the topic's terms (at least one)."""
         return score >= self.t.topic if self.t.dense else score > 0 and score >= self.t.topic
@@ -251,9 +269,16 @@ class SentenceJudge:
                 out[i][j] = float(cos[i]) + self.t.aspect_lex_weight * lex[i][j]
         return out
 
-    def fits(self, score: float, runner_up: float | None = None) -> bool:
-        """Over the aspect threshold, and (dense) ahead of the next aspect by aspect_margin."""
-        if not self.t.dense:
-            return score > 0
-        ahead = runner_up is None or score - runner_up >= self.t.aspect_margin
-        return score >= self.t.aspect and ahead
+    def place(self, row, asked: bool = False) -> int | None:
+        """The aspect a sentence with these aspect scores goes under, or None; `asked`: the
+        aspects are the ones a trainer asked for (their own thresholds, when the file has them)."""
+        if not len(row):
+            return None
+        if self.t.dense:
+            t = self.t
+            if asked and t.asked_aspect is not None:
+                margin = t.aspect_margin if t.asked_aspect_margin is None else t.asked_aspect_margin
+                return place(row, t.asked_aspect, margin)
+            return place(row, t.aspect, t.aspect_margin)
+        best = max(range(len(row)), key=lambda j: (row[j], -j))
+        return best if row[best] > 0 else None

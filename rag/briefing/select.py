@@ -45,6 +45,8 @@ class Cand:
     prel: float = 1.0  # relevance of its passage to the topic
     aspect: int = 0
     topic_score: float = 0.0  # the sentence's own score against the topic (SentenceJudge)
+    aspect_raw: tuple = ()  # its score against each aspect judged (SentenceJudge.aspect_scores)
+    topic_cos: float = 0.0  # its e5 cosine to the topic alone (SentenceJudge.topic_cosines)
 
     @property
     def doc(self) -> str:
@@ -99,6 +101,7 @@ class Selector:
         self.chosen: list[np.ndarray] = []
         self.per_doc: Counter = Counter()
         self.seen: set[str] = set()
+        self.summary_docs: set[str] = set()  # articles the summary quotes
 
     def score(self, cands: list[Cand]) -> None:
         """Relevance = closeness to the section's centroid and to the topic, and the passage's
@@ -178,6 +181,7 @@ class Selector:
             picked.append(c)
             docs.add(c.doc)
             self.take(c, count=False)
+        self.summary_docs |= {c.doc for c in picked}
         return sorted(picked, key=lambda c: (c.aspect, -c.rel))
 
 

@@ -26,3 +26,14 @@ def test_aspects_take_section_headings_when_clusters_follow_them():
 def test_naming_word_lists_load_normalised_from_the_lexicon():
     assert normalize("أكدت") in _NAMING_STOP and normalize("في") in _NAMING_STOP  # stop words too
     assert stem(normalize("الدراسة")) in _GENERIC and "report" in _GENERIC
+
+
+def test_a_name_is_a_noun_phrase_not_a_fragment_of_a_sentence():
+    from rag.briefing.aspects import _edges, _noun_phrase, _surface
+
+    assert not _edges("بعد التحريم المصري".split()) and not _edges("رغم تغلغلها".split())
+    assert not _edges("ففي أحد السجون".split()) and _edges("واردات الصلب".split())
+    assert _noun_phrase("وزير الخارجية الإيراني".split())  # bare -> definite: an annexation
+    assert not _noun_phrase("السجون بعاملين".split()) and not _noun_phrase("الإيراني محمد جواد".split())
+    # a clitic is dropped where it leads a name, kept inside one
+    assert _surface("والألومنيوم") == "الألومنيوم" and _surface("والألومنيوم", lead=False) == "والألومنيوم"

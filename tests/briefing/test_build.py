@@ -81,8 +81,9 @@ def test_llm_path_keeps_only_verified_sentences():
         "تتوسع شبكات التهريب وتواجهها الدولة بالقوانين [1].",
     ])
     b = build_briefing(TOPIC, search, Settings(), llm=llm)
-    headings = [sec.heading for sec in b.sections]
+    headings = [sec.heading for sec in b.sections if sec.aspect]
     assert headings and set(headings) <= {"شبكات التهريب المنظمة", "الآثار المنهوبة"}
+    assert all(sec.aspect for sec in b.sections[:-1])  # only the last may be «ومما ورد أيضًا»
     assert b.open_questions == ("العملات المشفرة",)
     texts = [s.text for s in all_sentences(b)]
     assert "تقف شبكات منظمة وراء نهب المواقع." in texts

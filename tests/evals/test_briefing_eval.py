@@ -49,3 +49,15 @@ def test_agreement_with_hand_labels(tmp_path):
     got = agreement([{"topic_id": "a", "text": "x y", "proxy_on_topic": True},
                      {"topic_id": "a", "text": "z", "proxy_on_topic": True}], p)
     assert got["in_this_run"] == 2 and got["proxy_agreement"] == 0.5 and got["hand_on_aspect"] == 1.0
+
+
+def test_an_on_aspect_label_counts_only_under_its_own_heading(tmp_path):
+    from evals.briefing_eval import _sha1
+
+    p = tmp_path / "labels.jsonl"
+    p.write_text("\n".join(json.dumps(r, ensure_ascii=False) for r in [
+        {"topic_id": "a", "text": "x", "heading_sha1": _sha1("عنوان"), "on_topic": True, "on_aspect": False},
+        {"topic_id": "a", "text": "y", "heading": "آخر", "on_topic": True, "on_aspect": True}]), encoding="utf-8")
+    got = agreement([{"topic_id": "a", "text": "x", "heading": "عنوان", "proxy_on_topic": True},
+                     {"topic_id": "a", "text": "y", "heading": "عنوان", "proxy_on_topic": True}], p)
+    assert got["on_aspect_labelled"] == 1 and got["hand_on_aspect"] == 0.0  # y was labelled elsewhere

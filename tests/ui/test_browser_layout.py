@@ -1,9 +1,10 @@
 """The app as a new user meets it, in headless Chromium at a laptop and a phone size, with the
 browser set to English: the page is Arabic and right to left anyway, no English string of Gradio's
 is left on any tab, nothing is wider than the screen, every control has an accessible name,
-the rating comment goes with the message rated, the Evaluation run works as loaded, a
-re-upload is reported unchanged, a refusal reads without scrolling and an invalid date is a
-visible error naming the field. Screenshots of each tab land in test-artifacts/ (gitignored)."""
+the rating comment goes with the message rated, the Evaluation run works as loaded and a
+briefing can be built, read and rated there, a re-upload is reported unchanged, a refusal reads
+without scrolling and an invalid date is a visible error naming the field. Screenshots of each
+tab land in test-artifacts/ (gitignored)."""
 from __future__ import annotations
 
 import json
@@ -327,3 +328,18 @@ def test_each_tab_as_a_new_user_meets_it(settings, tmp_path, browser, size):
         assert f"{len(QUESTIONS)} سؤالًا" in page.inner_text("#rag-eval-summary")
         assert "كم يبلغ طول نهر النيل؟" in page.inner_text("#rag-eval-results")
         _check_layout(page, size, "evaluation-run")
+
+        # Briefing ratings: build one for rating, read it, score every criterion; still no
+        # sideways scrolling with the briefing shown and the table filled.
+        page.fill("#rag-brate-topic textarea, #rag-brate-topic input", "الدعاية الرقمية")
+        page.click("#rag-brate-make")
+        page.wait_for_selector("#rag-brate-view iframe.rag-brief-frame", timeout=60_000)
+        page.fill("#rag-eval-rater textarea, #rag-eval-rater input", "مقيّمة")  # no login here: free text
+        for c in ("on_topic", "right_heading", "coverage", "citations", "readability"):
+            page.locator(f"#rag-brate-{c} label").filter(has_text="4").first.click()
+        page.click("#rag-brate-save")
+        page.wait_for_function("document.querySelector('#rag-brate-status').innerText.includes('حُفظ')",
+                               timeout=10_000)
+        page.wait_for_function("document.querySelector('#rag-brate-summary').innerText.includes('4.000')",
+                               timeout=10_000)
+        _check_layout(page, size, "evaluation-briefing-rating")
