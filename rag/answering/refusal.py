@@ -140,4 +140,6 @@ def should_refuse(question: str, hits: Sequence[Hit], settings=None, embedder=No
     f = features(analysis, answer=ranks_sentences, cosine=rule.cosine_model is not None)  # fallbacks: None
     if not analysis.cross and not (f["sentence_coverage"] or f["prefix_coverage"]):
         return True  # no sentence shares a content word (a shared root alone is too weak): nothing to quote
+    if f["year_unmet"]:
+        return True  # the question names a year no passage names or is dated in (rag.answering.constraints)
     return refusal_score(f, rule) < threshold

@@ -71,3 +71,12 @@ def test_the_focus_skips_the_words_that_frame_the_slot_and_must_be_in_a_best_sen
     assert focus_coverage(terms, [analyze("وفاز منتخب الشمال بالمباراة النهائية")]) == 0.0
     assert focus_coverage(terms, [analyze("وكان الكلب يرافق منتخب الشمال")]) > 0.0
     assert focus_coverage([], [analyze("أي جملة")]) == 1.0
+
+
+def test_a_question_about_a_year_the_passages_never_reach_is_refused_whatever_the_cosine():
+    from tests.answering.test_extractive import FixedCosineEmbedder
+
+    hits = make_hits(CUP, BUDGET)
+    sure = FixedCosineEmbedder(0.97)
+    assert should_refuse("من فاز بنهائي الكأس القارية عام 2022؟", hits, embedder=sure)
+    assert not should_refuse("من فاز بنهائي الكأس القارية عام 2018؟", hits, embedder=sure)
