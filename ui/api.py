@@ -6,6 +6,7 @@ from typing import TYPE_CHECKING
 
 import gradio as gr
 
+from rag.errors import RagError
 from ui import render
 from ui.auth import denied
 from ui.eval_tab import visible_feedback, visible_ratings
@@ -41,7 +42,10 @@ def add_routes(svc: Services) -> None:
         if conversation not in ("", "new") and past is None:
             raise gr.Error(f"no conversation {conversation!r} for this user")
         prior = parse_history(history) or history_of(past or [])
-        answer = svc.assistant.ask(question, prior, filters)
+        try:
+            answer = svc.assistant.ask(question, prior, filters)
+        except RagError as e:  # e.g. the embedding server went down: its message, no traceback
+            raise gr.Error(str(e)) from e
         out = answer_payload(answer)
         out["answer_id"] = aid = issue(svc, identity(request, api=True), out, filters)  # what /feedback names
         if conversation:

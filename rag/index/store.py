@@ -76,7 +76,8 @@ class Store:
             self.reindex_lexical(expected["lexical_analyzer"], force=True)
             return
         if changed:
-            raise IndexMismatchError(manifest_.mismatch_message(self.dir, have, expected, changed))
+            hint = getattr(self.embedder, "mismatch_hint", "") if "embedding_model" in changed else ""
+            raise IndexMismatchError(manifest_.mismatch_message(self.dir, have, expected, changed, hint))
 
     def _analyzer(self) -> str:
         return self.manifest().get("lexical_analyzer", "arabic")
