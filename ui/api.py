@@ -12,7 +12,7 @@ from ui.auth import denied
 from ui.eval_tab import visible_feedback, visible_ratings
 from ui.feedback import FeedbackRefused, identity, issue, login_name, record_feedback
 from ui.forms import MAX_QUESTION_CHARS, history_of, make_filters, parse_history, question_error
-from ui.serialize import answer_payload
+from ui.serialize import answer_payload, search_json
 
 if TYPE_CHECKING:
     from ui.app import Services
@@ -54,6 +54,18 @@ def add_routes(svc: Services) -> None:
             out["conversation_id"] = svc.conversations.save(api_user(request), (past or []) + [turn],
                                                             None if conversation == "new" else conversation)
         return out
+
+    def search(query: str, k: int = 5, retrieval: str = "hybrid", since: str = "", until: str = "",
+               author: str = "", source: str = "") -> dict:
+        """Ranked passages, the `rag search --json` shape. retrieval: hybrid, dense or lexical."""
+        if retrieval not in ("hybrid", "dense", "lexical"):
+            raise gr.Error(f"retrieval must be hybrid, dense or lexical, not {retrieval!r}")
+        try:
+            filters = make_filters(since, until, author, source)
+            hits = svc.retriever.search((query or "").strip()[:MAX_QUESTION_CHARS], filters, max(1, min(int(k), 50)), mode=retrieval)
+        except (ValueError, RagError) as e:  # a bad date names its field; a server that is down its URL
+            raise gr.Error(str(e)) from e
+        return search_json(query, hits)
 
     def conversations(request: gr.Request = None) -> list:
         """The caller's saved conversations (the login user's), newest first."""
@@ -98,7 +110,7 @@ def add_routes(svc: Services) -> None:
         """Index facts: documents, chunks, embedding model, last ingest; and the answer mode."""
         return {**svc.store.stats(), "answer_mode": svc.mode}
 
-    for fn in (ask, documents, remove_document, feedback, ratings, stats, conversations, conversation,
+    for fn in (ask, search, documents, remove_document, feedback, ratings, stats, conversations, conversation,
                delete_conversation):
         gr.api(fn, api_name=fn.__name__, concurrency_limit=8)
 
