@@ -303,6 +303,10 @@ class Store:
             "sources": [r[0] for r in db.execute("SELECT DISTINCT source FROM docs WHERE source != '' ORDER BY source")],
         }
 
+    def vectors(self, chunk_ids: Sequence[str]) -> np.ndarray:
+        """The dense vectors stored for these chunks, row-aligned (benches compare two indexes)."""
+        return self._dense.vectors(chunk_ids)
+
     def all_chunk_ids(self) -> tuple[set[str], set[str]]:
         """(ids in SQLite, ids in Chroma): equal in a consistent index."""
         sql_ids = {r[0] for r in self.db.execute("SELECT chunk_id FROM chunks")}
