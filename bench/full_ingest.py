@@ -103,10 +103,12 @@ def ingest_child(src: Path, data_dir: Path, *, env: dict[str, str] | None = None
     return res
 
 
-def run_full(src: Path, data_dir: Path, *, backend: str = "", device: str = "") -> dict:
-    """Figure 1: the ingest of src with the real model, and what it says about the whole file."""
+def run_full(src: Path, data_dir: Path, *, backend: str = "", device: str = "",
+             env_extra: dict[str, str] | None = None) -> dict:
+    """Figure 1: the ingest of src with the real model, and what it says about the whole file.
+    env_extra: more RAG_* settings for the child (e.g. RAG_EMBEDDING_URL)."""
     n = count_records(src)
-    rag = {"RAG_EMBEDDING_BACKEND": backend, "RAG_DEVICE": device}
+    rag = {"RAG_EMBEDDING_BACKEND": backend, "RAG_DEVICE": device, **(env_extra or {})}
     print(f"ingesting {n:,} records of {src.name} into {data_dir} (real model{', ' + backend if backend else ''}"
           f"{', ' + device if device else ''}) ...", flush=True)
     res = ingest_child(src, data_dir, env=bench_env(**rag))

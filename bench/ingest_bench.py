@@ -135,6 +135,13 @@ def main() -> int:
 
 
 def _throughput(args, model_path: str, tmp: Path) -> dict:
+    try:
+        import langchain_chroma  # noqa: F401
+        import langchain_huggingface  # noqa: F401
+        import langchain_text_splitters  # noqa: F401
+    except ImportError as e:
+        print(f"skipped the ratio: the naive pipeline needs the 'bench' extra ({e}): pip install -e '.[bench]'")
+        return {}
     files = _articles(args.articles, tmp / "articles")
     chars = sum(len(p.read_text(encoding="utf-8")) for p in files)
     print(f"{len(files)} articles, {chars:,} characters, model {model_path}")
