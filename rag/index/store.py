@@ -283,6 +283,7 @@ class Store:
             "last_ingest": db.execute("SELECT MAX(ingested_at) FROM docs").fetchone()[0] or "",
             "index_dir": str(self.dir),
             "chroma": self.settings.chroma_url or "embedded",
+            "embeddings": getattr(self.embedder, "url", None) or "in-process",  # an embedding server's URL
             "lexical_errors": self._lexical.errors,
             "lexical_last_error": self._lexical.last_error,
             **Clusterer.stats(db),  # clusters, multi_doc_clusters, clustered_documents, largest_clusters

@@ -148,6 +148,7 @@ def test_the_index_records_the_served_model_and_refuses_another(tmp_path, tokeni
         assert report.added == 3 and report.chunks > 0
         store = open_index(s, embedder=_remote(s))
         assert store.manifest()["embedding_model"] == "served-a"
+        assert store.stats()["embeddings"] == f"{a.url}/v1/embeddings"
         hits = open_archive(s, store=store).retriever.search("أمن الحدود", k=2, mode="dense")
         assert hits and "أمن الحدود" in hits[0].chunk.title
     with EmbeddingServer(hashing_encoder(), model="served-b") as b:
