@@ -66,12 +66,15 @@ def build_small(n: int, data_dir: Path, env: dict[str, str]) -> None:
     print(f"built an index of {n} ant5000 articles in {time.perf_counter() - t0:.0f} s")
 
 
-def prepare_slice(data_dir: Path, k: int, work: Path) -> tuple[Path, int, str]:
-    """K articles the index lacks, as a JSONL file; (path, n, how they were chosen)."""
+def prepare_slice(data_dir: Path, k: int, work: Path, how: str = "auto") -> tuple[Path, int, str]:
+    """K articles the index lacks, as a JSONL file; (path, n, how they were chosen). how: "new"
+    (records the index does not hold), "held" (K it holds, removed from the working copy first),
+    "auto" (new while there are enough)."""
     ids, titles = indexed(data_dir)
-    path, n = jsonl_slice(work / "more.jsonl", k, exclude_ids=ids, exclude_titles=titles)
-    if n >= k:
-        return path, n, f"{n} records of the 31k JSONL the index did not hold"
+    if how != "held":
+        path, n = jsonl_slice(work / "more.jsonl", k, exclude_ids=ids, exclude_titles=titles)
+        if n >= k or how == "new":
+            return path, n, f"{n} records of the 31k JSONL the index did not hold"
     # The index holds (nearly) the whole JSONL: make room in the working copy, then add them back.
     from rag.config import load_settings
     from rag.index.store import Store
@@ -160,6 +163,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--questions-file", type=Path, default=NEWS_QUESTIONS)
     ap.add_argument("--during-ingest", type=int, default=0, metavar="K")
     ap.add_argument("--ingest-via", choices=["cli", "upload"], default="cli")
+    ap.add_argument("--slice", choices=["auto", "new", "held"], default="auto",
+                    help="the K articles: new to the index, or held ones removed first (auto: new while enough)")
     ap.add_argument("--in-place", action="store_true", help="ingest into DIR itself, not a copy")
     ap.add_argument("--chroma-server", action="store_true")
     ap.add_argument("--embedding-server", action="store_true")
@@ -168,6 +173,8 @@ def main(argv: list[str] | None = None) -> int:
     args = ap.parse_args(argv)
     if not args.data_dir and not args.build:
         ap.error("give --data-dir DIR (an index) or --build N")
+    if args.in_place and args.slice != "new":
+        ap.error("--in-place takes --slice new only (held articles are removed first, from a copy)")
     timer = threading.Timer(args.timeout, lambda: (print("timed out", file=sys.stderr), _exit(124)))
     timer.daemon = True
     timer.start()
@@ -211,7 +218,7 @@ def run(args, work: Path) -> dict:
             data_dir = copy
         slice_path, slice_note = None, ""
         if args.during_ingest:
-            slice_path, n, slice_note = prepare_slice(data_dir, args.during_ingest, work)
+            slice_path, n, slice_note = prepare_slice(data_dir, args.during_ingest, work, args.slice)
             print(f"ingest during the run: {slice_note}")
         chroma_pid = None
         if args.chroma_server:

@@ -197,8 +197,8 @@ def table(res: Path, args) -> str:
         loc, srv, cmp = e["in_process"], e["server"], e["compare"]
         rows.append((f"ingest through the embedding server, {srv['records']:,} records (server on the same 2 cores)",
                      f"{srv['articles_per_s']:.2f} vs in-process {loc['articles_per_s']:.2f} articles/s "
-                     f"(**{srv['articles_per_s'] / loc['articles_per_s']:.2f}x**); same chunk ids "
-                     f"{cmp['chunk_ids_equal']}, vectors min cosine {cmp['vectors_min_cosine']:.6f}; "
+                     f"(**{srv['articles_per_s'] / loc['articles_per_s']:.2f}x**); chunk ids "
+                     f"{'the same' if cmp['chunk_ids_equal'] else 'DIFFER'}, vectors min cosine {cmp['vectors_min_cosine']:.6f}; "
                      f"`rag ingest` RSS {srv['peak_rss_mb']:,.0f} MB (in-process {loc['peak_rss_mb']:,.0f})", ""))
     stamp = time.strftime("%Y-%m-%d")
     head = ("| what | measured | target |\n|---|---|---|\n")
