@@ -22,16 +22,23 @@ from bench.common import NEWS_QUESTIONS, ROOT, bench_env, rag_cmd
 FULL_RECORDS = 31525
 
 
-def source(big: Path, limit: int, tmp: Path) -> Path:
-    """The JSONL to ingest: the whole file, or its first `limit` records (a temp file)."""
+def source(big: Path, limit: int, tmp: Path | None = None) -> Path:
+    """The JSONL to ingest: the whole file, or its first `limit` records, written once to a
+    fixed place outside the repo (the system temp dir), so that an index built from it in one run
+    is recognised as complete by the next (its file record names that path)."""
     if not limit:
         return big
-    dst = tmp / f"first-{limit}.jsonl"
-    with gzip.open(big, "rt", encoding="utf-8") as src, open(dst, "w", encoding="utf-8") as out:
+    dst = Path(tempfile.gettempdir()) / "rag-bench-slices" / f"first-{limit}.jsonl"
+    if dst.is_file() and count_records(dst) == limit:
+        return dst
+    dst.parent.mkdir(parents=True, exist_ok=True)
+    part = dst.with_suffix(f".{os.getpid()}.part")
+    with gzip.open(big, "rt", encoding="utf-8") as src, open(part, "w", encoding="utf-8") as out:
         for i, line in enumerate(src):
             if i >= limit:
                 break
             out.write(line)
+    part.replace(dst)
     return dst
 
 
@@ -78,22 +85,24 @@ def ingest_child(src: Path, data_dir: Path, *, env: dict[str, str] | None = None
         proc = subprocess.Popen(rag_cmd(data_dir, "ingest", str(src), "--json"), cwd=ROOT, env=env or bench_env(),
                                 stdout=out)
         killed_at = None
-        if kill_at_docs is not None:
-            while proc.poll() is None:
-                n = _docs(data_dir)
-                if n >= kill_at_docs:
-                    time.sleep(kill_delay_s)
-                    killed_at = _docs(data_dir)
-                    proc.send_signal(signal.SIGKILL)
-                    break
+        while True:  # wait4, not Popen.poll: the kernel's rusage (peak RSS) comes with the reaping
+            watching = kill_at_docs is not None and killed_at is None
+            pid, status, usage = os.wait4(proc.pid, os.WNOHANG if watching else 0)
+            if pid:
+                break
+            if _docs(data_dir) >= kill_at_docs:
+                time.sleep(kill_delay_s)
+                killed_at = _docs(data_dir)
+                os.kill(proc.pid, signal.SIGKILL)  # not Popen.send_signal: it would reap (poll) first
+            else:
                 time.sleep(0.2)
-        _, status, usage = os.wait4(proc.pid, 0)
         seconds = time.perf_counter() - t0
+        proc.returncode = os.waitstatus_to_exitcode(status)  # reaped here; Popen must not wait again
         out.seek(0)
         text = out.read()
-    code = os.waitstatus_to_exitcode(status)
+    code = proc.returncode
     res = {"seconds": seconds, "exit": code, "peak_rss_mb": usage.ru_maxrss / 1024}
-    if killed_at is not None:
+    if kill_at_docs is not None:
         res.update(killed=code == -signal.SIGKILL, documents_when_killed=killed_at)
     try:
         rep = json.loads(text)
@@ -134,6 +143,9 @@ def resume_check(src: Path, clean_dir: Path, resumed_dir: Path, *, seed: int | N
     print(f"resume check: ingest killed once {target:,} of {n:,} documents have landed (+{delay:.1f} s), then re-run",
           flush=True)
     first = ingest_child(src, resumed_dir, kill_at_docs=target, kill_delay_s=delay)
+    if not first.get("killed"):
+        print("  the ingest ended before the kill point (documents land a batch at a time): use more records",
+              flush=True)
     second = ingest_child(src, resumed_dir)
     cmp = compare(clean_dir, resumed_dir, queries)
     res = {"records": n, "kill_share": share, "first": first, "rerun": second, **cmp}
