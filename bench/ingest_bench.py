@@ -2,12 +2,24 @@
 model, measured in the same run, reported as ratios.
 
   python bench/ingest_bench.py [--articles 500] [--skip-memory]
+  python bench/ingest_bench.py --full [--limit N] [--data-dir DIR] [--resume] [--json OUT]
+  python bench/ingest_bench.py --resume --limit 300 --skip-ratio      # the kill-and-resume check alone
 
 1. throughput on N articles of ../shared/data/news/ant5000: articles/s and characters/s of
    `run_ingest` vs RecursiveCharacterTextSplitter(1000, 100) + HuggingFaceEmbeddings +
    Chroma.from_documents (target: >= 1.5x);
 2. re-ingest of the unchanged folder vs the first ingest (target: >= 50x faster);
 3. peak memory while ingesting the 31k-article JSONL with a fake embedder (target: < 3 GB).
+4. --full: `rag ingest` of the whole 31,525-article JSONL with the real model (or its first
+   --limit N records), as its own process: wall time, articles/s, chunks/s, its peak RSS
+   (target < 3 GB); the index stays in --data-dir for the query and concurrency benches. Hours
+   on 2 cores, so CI never runs it; a --limit run prints the full run's estimate.
+5. --resume: the same input ingested again into a fresh index, SIGKILLed when a random share
+   (10-90%, --seed) of its documents has landed, then re-run to the end; the result is compared
+   with the clean run of 4 (done first when absent): documents, chunks, vectors, the chunk ids
+   of both sides, and the top-10 of 50 news questions (hybrid and dense).
+--backend / --device run 4 with another embedding backend (e.g. torch on cuda where there is a
+GPU), beside the default measured in the same run with --compare-default.
 """
 from __future__ import annotations
 
@@ -75,6 +87,16 @@ def main() -> int:
     ap.add_argument("--articles", type=int, default=500)
     ap.add_argument("--skip-memory", action="store_true")
     ap.add_argument("--memory-only", action="store_true")
+    ap.add_argument("--skip-ratio", action="store_true", help="skip 1-2 (the 500-article ratio and re-ingest)")
+    ap.add_argument("--full", action="store_true", help="4: ingest the 31k JSONL with the real model")
+    ap.add_argument("--limit", type=int, default=0, help="only the first N records of the JSONL (4 and 5)")
+    ap.add_argument("--data-dir", type=Path, help="where 4 builds (and keeps) its index; default: a temp dir")
+    ap.add_argument("--resume", action="store_true", help="5: kill at a random point, re-run, compare")
+    ap.add_argument("--seed", type=int, default=None)
+    ap.add_argument("--backend", default="", help="RAG_EMBEDDING_BACKEND for 4 (e.g. torch)")
+    ap.add_argument("--device", default="", help="RAG_DEVICE for 4 (e.g. cuda)")
+    ap.add_argument("--compare-default", action="store_true", help="with --backend: also run the default in 4")
+    ap.add_argument("--json", type=Path, help="write the figures here (default bench/results/ingest.json)")
     args = ap.parse_args()
     if not (SHARED / "ant5000").is_dir():
         print(f"skipped: {SHARED / 'ant5000'} is absent (the benchmark reads the shared news sample)")
@@ -85,19 +107,41 @@ def main() -> int:
     model_path = str(resolve_model(load_settings()))
     tmp = Path(tempfile.mkdtemp(prefix="ragbench-"))
     result: dict = {}
-    if not args.memory_only:
-        result = _throughput(args, model_path, tmp)
     big = SHARED / "ant_multisource_all.jsonl.gz"
-    if not args.skip_memory and big.is_file():
-        result.update(_memory(big, tmp))
-    out_dir = ROOT / "bench" / "results"
-    out_dir.mkdir(exist_ok=True)
-    (out_dir / "ingest.json").write_text(json.dumps(result, indent=1))
-    shutil.rmtree(tmp, ignore_errors=True)
+    try:
+        if not args.memory_only and not args.skip_ratio:
+            result = _throughput(args, model_path, tmp)
+        if not args.skip_memory and not args.full and not args.resume and big.is_file():
+            result.update(_memory(big, tmp))
+        if args.full or args.resume:
+            from bench import full_ingest
+
+            src = full_ingest.source(big, args.limit, tmp)
+            clean = args.data_dir or tmp / "full"
+            if args.full or not full_ingest.complete(clean, src):
+                result["full"] = full_ingest.run_full(src, clean, backend=args.backend, device=args.device)
+                if args.backend and args.compare_default:
+                    result["full_default"] = full_ingest.run_full(src, tmp / "full-default")
+                    result["backend_speedup"] = result["full_default"]["seconds"] / result["full"]["seconds"]
+                    print(f"{args.backend}/{args.device or 'auto'} vs the default: {result['backend_speedup']:.2f}x")
+            if args.resume:
+                result["resume"] = full_ingest.resume_check(src, clean, tmp / "resumed", seed=args.seed)
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+    out = args.json or ROOT / "bench" / "results" / "ingest.json"
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(json.dumps(result, indent=1, ensure_ascii=False))
     return 0
 
 
 def _throughput(args, model_path: str, tmp: Path) -> dict:
+    try:
+        import langchain_chroma  # noqa: F401
+        import langchain_huggingface  # noqa: F401
+        import langchain_text_splitters  # noqa: F401
+    except ImportError as e:
+        print(f"skipped the ratio: the naive pipeline needs the 'bench' extra ({e}): pip install -e '.[bench]'")
+        return {}
     files = _articles(args.articles, tmp / "articles")
     chars = sum(len(p.read_text(encoding="utf-8")) for p in files)
     print(f"{len(files)} articles, {chars:,} characters, model {model_path}")

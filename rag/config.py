@@ -38,6 +38,14 @@ class Settings:
     device: str = "auto"  # auto | cpu | cuda | mps
     embed_batch_size: int = 32
     embedding_backend: str = "auto"  # auto | torch | onnx | onnx-int8 (auto: onnx for the default model on CPU)
+    # Embeddings from an OpenAI-compatible server (POST <url>/v1/embeddings) instead of in-process:
+    # text-embeddings-inference, vLLM, Infinity, Ollama. Prompts are still added here.
+    embedding_url: str = ""  # e.g. http://127.0.0.1:8080 (or .../v1, or .../v1/embeddings)
+    embedding_model_name: str = ""  # the "model" field sent; "" sends embedding_model
+    embedding_api_key: str = ""  # sent as "Authorization: Bearer ..." when set
+    embedding_concurrency: int = 4  # batches in flight at once
+    embedding_retries: int = 4  # retries of a batch on connection errors, 5xx and 429 (exponential back-off)
+    embedding_timeout_s: float = 60.0  # per request
     # Chunking, in embedding-model tokens (e5 truncates at 512).
     chunk_tokens: int = 180
     chunk_overlap_tokens: int = 30

@@ -21,6 +21,15 @@ class ModelUnavailableError(RagError):
     pass
 
 
+class EmbeddingServerError(ModelUnavailableError):
+    """The embedding server (RAG_EMBEDDING_URL) is down, refused a request or answered nonsense;
+    the message names its URL."""
+
+    def __init__(self, url: str, message: str):
+        self.url = url
+        super().__init__(message)
+
+
 class BadDocumentError(RagError):
     """A file or record that cannot be ingested; the pipeline reports it and moves on."""
 

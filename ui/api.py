@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING
 
 import gradio as gr
 
+from rag.errors import RagError
 from rag.types import Answer
 from ui import eval_briefing, render
 from ui.auth import denied
@@ -14,7 +15,7 @@ from ui.eval_briefing import save_briefing_rating
 from ui.eval_tab import visible_feedback, visible_ratings
 from ui.feedback import FeedbackRefused, identity, issue, login_name, record_feedback
 from ui.forms import MAX_QUESTION_CHARS, history_of, make_filters, parse_history, question_error
-from ui.serialize import answer_payload
+from ui.serialize import answer_payload, search_json
 
 if TYPE_CHECKING:
     from ui.app import Services
@@ -60,7 +61,11 @@ def add_routes(svc: Services) -> None:
         is an error naming the field. conversation: "new" or an id from /conversations to keep
         the turn in the caller's history (its id comes back as "conversation_id")."""
         filters, past, prior = prepared(question, history, since, until, author, source, conversation, request)
-        return answered(question, svc.assistant.ask(question, prior, filters), filters, past, conversation, request)
+        try:
+            answer = svc.assistant.ask(question, prior, filters)
+        except RagError as e:  # e.g. the embedding server went down: its message, no traceback
+            raise gr.Error(str(e)) from e
+        return answered(question, answer, filters, past, conversation, request)
 
     def ask_stream(question: str, history: str = "", since: str = "", until: str = "", author: str = "",
                    source: str = "", conversation: str = "", request: gr.Request = None) -> Iterator[dict]:
@@ -69,12 +74,27 @@ def add_routes(svc: Services) -> None:
         "answer" (verified, markers renumbered) replaces the partial text."""
         filters, past, prior = prepared(question, history, since, until, author, source, conversation, request)
         text = ""
-        for piece in svc.assistant.stream(question, prior, filters):
-            if isinstance(piece, Answer):
-                yield answered(question, piece, filters, past, conversation, request)
-            else:
-                text += piece
-                yield {"partial": True, "answer": text}
+        try:
+            for piece in svc.assistant.stream(question, prior, filters):
+                if isinstance(piece, Answer):
+                    yield answered(question, piece, filters, past, conversation, request)
+                else:
+                    text += piece
+                    yield {"partial": True, "answer": text}
+        except RagError as e:  # e.g. the embedding server went down: its message, no traceback
+            raise gr.Error(str(e)) from e
+
+    def search(query: str, k: int = 5, retrieval: str = "hybrid", since: str = "", until: str = "",
+               author: str = "", source: str = "") -> dict:
+        """Ranked passages, the `rag search --json` shape. retrieval: hybrid, dense or lexical."""
+        if retrieval not in ("hybrid", "dense", "lexical"):
+            raise gr.Error(f"retrieval must be hybrid, dense or lexical, not {retrieval!r}")
+        try:
+            filters = make_filters(since, until, author, source)
+            hits = svc.retriever.search((query or "").strip()[:MAX_QUESTION_CHARS], filters, max(1, min(int(k), 50)), mode=retrieval)
+        except (ValueError, RagError) as e:  # a bad date names its field; a server that is down its URL
+            raise gr.Error(str(e)) from e
+        return search_json(query, hits)
 
     def conversations(request: gr.Request = None) -> list:
         """The caller's saved conversations (the login user's), newest first."""
@@ -146,7 +166,7 @@ def add_routes(svc: Services) -> None:
         """Index facts: documents, chunks, embedding model, last ingest; and the answer mode."""
         return {**svc.store.stats(), "answer_mode": svc.mode}
 
-    for fn in (ask, ask_stream, documents, remove_document, feedback, ratings, stats, conversations, conversation,
-               delete_conversation, briefings, rate_briefing, briefing_ratings):
+    for fn in (ask, ask_stream, search, documents, remove_document, feedback, ratings, stats, conversations,
+               conversation, delete_conversation, briefings, rate_briefing, briefing_ratings):
         gr.api(fn, api_name=fn.__name__, concurrency_limit=8)
 

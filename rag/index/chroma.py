@@ -63,6 +63,15 @@ class ChromaIndex:
                 documents=[c.text for c in part], metadatas=[chunk_metadata(c) for c in part],
             )
 
+    def vectors(self, ids: Sequence[str]) -> np.ndarray:
+        """The stored vectors of these ids, in their order (KeyError for an id not stored)."""
+        ids = list(ids)
+        got: dict[str, np.ndarray] = {}
+        for i in range(0, len(ids), 1000):
+            res = self._collection.get(ids=ids[i:i + 1000], include=["embeddings"])
+            got.update(zip(res["ids"], np.asarray(res["embeddings"], dtype=np.float32)))
+        return np.stack([got[i] for i in ids]) if ids else np.zeros((0, 0), dtype=np.float32)
+
     def delete_ids(self, ids: Sequence[str]) -> None:
         self._collection.delete(ids=list(ids))
 

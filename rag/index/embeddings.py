@@ -11,6 +11,8 @@ normalization, no torch at run time. "auto" picks onnx-int8 for the default mode
 CPU-only machine and torch otherwise (any other model, or a GPU). int8 vectors differ slightly
 from fp32 ones, so that backend gets its own model_id in the index manifest: one index never
 mixes them, and queries must be embedded by the backend that embedded the documents.
+Settings.embedding_url instead sends the texts to an OpenAI-compatible embedding server
+(rag.index.embedding_server); get_embedder is the one factory that picks.
 """
 from __future__ import annotations
 
@@ -223,7 +225,13 @@ def _max_seq_length(folder: Path) -> int:
         return 512
 
 
-def get_embedder(settings: Settings) -> SentenceTransformerEmbedder:
+def get_embedder(settings: Settings):
+    """The embedder the settings ask for: an embedding server when embedding_url is set, else
+    the model in-process (SentenceTransformerEmbedder)."""
+    if settings.embedding_url.strip():
+        from rag.index.embedding_server import ServerEmbedder
+
+        return ServerEmbedder(settings)
     return SentenceTransformerEmbedder(settings)
 
 

@@ -37,7 +37,9 @@ def changed_keys(have: dict[str, str], expected: dict[str, str], *, writing: boo
 
 
 def mismatch_message(index_dir, have: dict[str, str], expected: dict[str, str],
-                     changed: list[str]) -> str:
+                     changed: list[str], hint: str = "") -> str:
+    """hint: what the embedder adds when the model differs (an embedding server names itself)."""
     diff = [f"{k}: index has {have.get(k)!r}, settings ask for {expected[k]!r}" for k in changed]
+    lead = f"{hint[0].upper()}{hint[1:]}; or rebuild" if hint and "embedding_model" in changed else "Rebuild"
     return (f"the index in {index_dir} was built differently ({'; '.join(diff)}). "
-            "Rebuild it with `rag ingest --rebuild PATH...`, or point --data-dir at another index.")
+            f"{lead} it with `rag ingest --rebuild PATH...`, or point --data-dir at another index.")

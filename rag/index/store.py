@@ -79,7 +79,8 @@ class Store:
             self.reindex_lexical(expected["lexical_analyzer"], force=True)
             return
         if changed:
-            raise IndexMismatchError(manifest_.mismatch_message(self.dir, have, expected, changed))
+            hint = getattr(self.embedder, "mismatch_hint", "") if "embedding_model" in changed else ""
+            raise IndexMismatchError(manifest_.mismatch_message(self.dir, have, expected, changed, hint))
 
     def _analyzer(self) -> str:
         return self.manifest().get("lexical_analyzer", "arabic")
@@ -321,6 +322,7 @@ class Store:
             "last_ingest": db.execute("SELECT MAX(ingested_at) FROM docs").fetchone()[0] or "",
             "index_dir": str(self.dir),
             "chroma": self.settings.chroma_url or "embedded",
+            "embeddings": getattr(self.embedder, "url", None) or "in-process",  # an embedding server's URL
             "lexical_errors": self._lexical.errors,
             "lexical_last_error": self._lexical.last_error,
             **Clusterer.stats(db),  # clusters, multi_doc_clusters, clustered_documents, largest_clusters
@@ -340,6 +342,10 @@ class Store:
             "authors": [r[0] for r in db.execute("SELECT DISTINCT author FROM docs WHERE author != '' ORDER BY author")],
             "sources": [r[0] for r in db.execute("SELECT DISTINCT source FROM docs WHERE source != '' ORDER BY source")],
         }
+
+    def vectors(self, chunk_ids: Sequence[str]) -> np.ndarray:
+        """The dense vectors stored for these chunks, row-aligned (benches compare two indexes)."""
+        return self._dense.vectors(chunk_ids)
 
     def all_chunk_ids(self) -> tuple[set[str], set[str]]:
         """(ids in SQLite, ids in Chroma): equal in a consistent index."""
