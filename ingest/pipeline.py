@@ -15,7 +15,6 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
-import sys
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -27,6 +26,7 @@ from ingest.chunk import chunk_document
 from ingest.clean import clean_document
 from ingest.ids import Seen, assign_id
 from ingest.lock import ingest_lock
+from ingest.progress import IngestBar
 from ingest.readers import discover, load_file
 from rag.config import Settings
 from rag.errors import BadDocumentError
@@ -108,7 +108,7 @@ def _run(settings, paths, *, prune, rebuild, embedder, store, progress, show_pro
             continue
         files.extend((f, f.relative_to(p).as_posix() if p.is_dir() else f.name) for f in found)
 
-    bar = _bar(len(files), show_progress)
+    bar = IngestBar([f for f, _ in files], show_progress)  # documents, with an ETA (ingest.progress)
     pending = _Pending()
     flush_at = max(16, settings.embed_batch_size * 8)
     seen_ids: Seen = {}
@@ -116,19 +116,17 @@ def _run(settings, paths, *, prune, rebuild, embedder, store, progress, show_pro
     def flush_if_full() -> None:
         if pending.n_chunks >= flush_at:
             _flush(store, embedder, pending, report)
-            if bar:  # a single large JSONL file still shows progress
-                bar.set_postfix(chunks=report.chunks, failed=len(report.failures))
+            bar.stats(report.chunks, len(report.failures))
 
     for i, (path, label) in enumerate(files):
-        _ingest_file(path, label, store, settings, embedder, report, pending, seen_ids, flush_if_full)
-        if bar:
-            bar.update(1)
-            bar.set_postfix(chunks=report.chunks + pending.n_chunks, failed=len(report.failures))
+        bar.start_file(path)
+        _ingest_file(path, label, store, settings, embedder, report, pending, seen_ids, flush_if_full, bar.tick)
+        bar.file_done()
+        bar.stats(report.chunks + pending.n_chunks, len(report.failures))
         if progress:
             progress((i + 1) / max(1, len(files)), f"{i + 1}/{len(files)} files: {path.name}")
     _flush(store, embedder, pending, report)
-    if bar:
-        bar.close()
+    bar.close()
 
     if prune:  # the paths are listed before their documents go, so their file states go too
         by_path = store.doc_paths()
@@ -141,7 +139,8 @@ def _run(settings, paths, *, prune, rebuild, embedder, store, progress, show_pro
     return report
 
 
-def _ingest_file(path, label, store, settings, embedder, report, pending, seen_ids, flush) -> None:
+def _ingest_file(path, label, store, settings, embedder, report, pending, seen_ids, flush,
+                 tick=lambda: None) -> None:
     """Stream one file's documents into the pending batch, flushing as it fills, so a 31k-record
     JSONL never sits in memory whole and a killed run keeps every committed batch. `label` names
     the file in the id of a record scoped to it (ingest.ids)."""
@@ -166,6 +165,7 @@ def _ingest_file(path, label, store, settings, embedder, report, pending, seen_i
     seen: dict[str, tuple[str, int | None]] = {}  # this file's record keys -> (content hash, line)
     failures = 0
     for item in load_file(path, max_bytes=settings.max_document_mb << 20):
+        tick()
         if isinstance(item, FileFailure):
             report.failures.append(item)
             failures += 1
@@ -237,13 +237,3 @@ def _flush(store: Store, embedder, pending: _Pending, report: IngestReport) -> N
         store.file_doc_keys(path, keys)  # before the state: a kill in between re-reads the file
         store.set_file_state(path, size, mtime_ns, sha)
     pending.items, pending.files, pending.n_chunks = [], [], 0
-
-
-def _bar(total: int, show: bool | None):
-    if show is None:
-        show = sys.stderr.isatty() and total > 1
-    if not show:
-        return None
-    from tqdm import tqdm
-
-    return tqdm(total=total, unit="file", desc="ingest", file=sys.stderr)
