@@ -150,7 +150,7 @@ def briefing_rating_section(store: BriefingRatingStore, settings, rater: gr.Text
     with gr.Row():
         csv_btn = gr.Button("صدّر تقييمات الموجزات (CSV)", min_width=160)
         json_btn = gr.Button("صدّر تقييمات الموجزات (JSON)", min_width=160)
-        export_file = gr.File(label="briefing_ratings", interactive=False, min_width=160)
+        export_file = gr.File(label="ملف تقييمات الإحاطات", interactive=False, min_width=160)
 
     def on_make(text, request: gr.Request, progress=gr.Progress()):
         login, role = viewer(request)

@@ -81,6 +81,6 @@ def briefing_frame(page: str) -> str:
     """A briefing page (ui.export.to_html) in a sandboxed iframe: scripts can never run there and
     its styles cannot leak into the app. Newlines stay as they are: this goes to gr.HTML, not Markdown."""
     doc = html.escape(page, quote=True).translate(_EXTRA)
-    return f'<iframe class="rag-brief-frame" sandbox="allow-same-origin" title="briefing" srcdoc="{doc}"></iframe>'
+    return f'<iframe class="rag-brief-frame" sandbox="allow-same-origin" title="الموجز" srcdoc="{doc}"></iframe>'
 
 
