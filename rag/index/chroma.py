@@ -39,6 +39,7 @@ class ChromaIndex:
 
     def __init__(self, chroma_url: str, local_dir: Path, collection: str, *, rebuild: bool = False):
         self._client = _client(chroma_url, local_dir)
+        self._url, self._dir = chroma_url, local_dir
         self._name = collection
         if rebuild:
             try:
@@ -48,6 +49,22 @@ class ChromaIndex:
         self._collection = self._client.get_or_create_collection(
             collection, configuration={"hnsw": {"space": "cosine"}}, embedding_function=None
         )
+
+    def reopen(self) -> None:
+        """See what another process wrote. An embedded client keeps its HNSW index in memory and
+        never reloads it (its count sees new vectors, its queries do not), and chromadb shares one
+        client system per path, so the cached system is dropped and a fresh one opened. A server
+        serves every process the same index: nothing to do."""
+        if self._url:
+            return
+        from chromadb.api.shared_system_client import SharedSystemClient
+
+        key = str(self._dir)
+        SharedSystemClient._identifier_to_system.pop(key, None)  # not stopped: other threads may be querying
+        SharedSystemClient._identifier_to_refcount.pop(key, None)
+        self._client = _client("", self._dir)
+        self._collection = self._client.get_or_create_collection(
+            self._name, configuration={"hnsw": {"space": "cosine"}}, embedding_function=None)
 
     def count(self) -> int:
         return self._collection.count()

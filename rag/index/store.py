@@ -12,6 +12,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import sqlite3
+import threading
 import time
 from collections.abc import Iterable, Sequence
 from pathlib import Path
@@ -51,6 +52,8 @@ class Store:
         Clusterer.create_schema(self.db)
         self.db.executescript(boilerplate.SCHEMA)
         self._boilerplate: dict[int, bool] = {}  # verdicts per sentence key, cleared on writes
+        self._generation = self._read_generation()  # the writes this process's dense side has seen
+        self._reopen_lock = threading.Lock()
 
     @property
     def db(self) -> sqlite3.Connection:
@@ -63,7 +66,7 @@ class Store:
         return manifest_.expected(self.settings, self.embedder)
 
     def manifest(self) -> dict[str, str]:
-        return dict(self.db.execute("SELECT key, value FROM meta").fetchall())
+        return dict(self.db.execute("SELECT key, value FROM meta WHERE key != 'generation'").fetchall())
 
     def check_manifest(self, expected: dict[str, str], *, writing: bool) -> None:
         """Refuse to mix vectors or terms built differently. Chunking only matters for writes."""
@@ -164,6 +167,7 @@ class Store:
                                                 [ch.text for ch in cs]) for doc, _, cs in items])
             for doc, _, cs in items:
                 boilerplate.add(c, doc.doc_id, [ch.text for ch in cs])
+            self._bump_generation(c)
         self._boilerplate.clear()
 
     def remove_docs(self, doc_ids: Sequence[str]) -> int:
@@ -175,6 +179,7 @@ class Store:
         with self._tx() as c:
             self._clusters.remove(c, doc_ids)
             boilerplate.remove(c, doc_ids)
+            self._bump_generation(c)
             return self._delete_docs_sql(c, doc_ids)
 
     def index_sentences(self) -> int:
@@ -243,7 +248,25 @@ class Store:
             c.execute("INSERT OR REPLACE INTO meta VALUES ('normalizer_version', ?)", (NORMALIZER_VERSION,))
 
     # -- reading ---------------------------------------------------------------------------
+    def _read_generation(self) -> str:
+        row = self.db.execute("SELECT value FROM meta WHERE key='generation'").fetchone()
+        return row[0] if row else "0"
+
+    def _bump_generation(self, c: sqlite3.Connection) -> None:
+        """Count a write (in its transaction), so readers in other processes know to reload."""
+        row = c.execute("SELECT value FROM meta WHERE key='generation'").fetchone()
+        self._generation = str(int(row[0] if row else 0) + 1)
+        c.execute("INSERT OR REPLACE INTO meta VALUES ('generation', ?)", (self._generation,))
+
     def dense_search(self, vector: np.ndarray, k: int, filters: Filters = Filters()) -> list[DenseHit]:
+        """Dense hits; first reloads the dense side when another process (`rag ingest` beside a
+        running app) has written since this one last looked."""
+        now = self._read_generation()
+        if now != self._generation:
+            with self._reopen_lock:
+                if now != self._generation:
+                    self._dense.reopen()
+                    self._generation = now
         return self._dense.query(vector, k, filters)
 
     def lexical_search(self, query: str, k: int, filters: Filters = Filters(),
