@@ -5,7 +5,10 @@ transfer between archives: how much of the question's (IDF-weighted) content one
 top passages covers (by word prefix and by Arabic root), whether dense and lexical retrieval
 agree on a top passage, how far the top dense score stands above the rest, and how close the
 best candidate sentence is to the question in e5 space. The weights are data
-(rag/answering/weights/refusal.json); `refusal_features` exposes the signals for refitting.
+(rag/answering/weights/refusal.json); `refusal_features` exposes the signals for refitting
+(evals.refusal_fit). Two rules about the question come before any score: a question that shares
+no content word with any sentence, or names a year no passage names or is dated in
+(rag.answering.constraints), is refused whatever the scores say.
 """
 from __future__ import annotations
 
