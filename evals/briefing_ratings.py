@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import IO
 
 from evals.agreement import krippendorff_alpha, weighted_kappa
-from evals.ratings import SCALE, now
+from evals.ratings import SCALE, now, where_equal
 
 # What a trainer needs of a handout (issue 21): about the topic, each sentence under the right
 # heading, the topic covered (sources, aspects, honest about gaps), citations that check out,
@@ -151,14 +151,8 @@ class BriefingRatingStore:
 
     def ratings(self, briefing_id: str | None = None, rater: str | None = None) -> list[BriefingRating]:
         """Scores, oldest first, optionally of one briefing and/or one rater."""
-        where, args = [], []
-        if briefing_id is not None:
-            where.append("briefing_id = ?")
-            args.append(briefing_id)
-        if rater is not None:
-            where.append("rater = ?")
-            args.append(rater)
-        sql = "SELECT * FROM briefing_ratings" + (f" WHERE {' AND '.join(where)}" if where else "")
+        where, args = where_equal(briefing_id=briefing_id, rater=rater)
+        sql = "SELECT * FROM briefing_ratings" + where
         with self._connect() as con:
             rows = con.execute(sql + " ORDER BY timestamp, id", args).fetchall()
         return [BriefingRating(**dict(r)) for r in rows]

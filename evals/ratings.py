@@ -145,6 +145,12 @@ class Feedback:
             raise ValueError(f"thumbs must be +1 or -1, got {self.thumbs!r}")
 
 
+def where_equal(**columns) -> tuple[str, list]:
+    """(" WHERE a = ? AND b = ?", [values]) for the columns given a value (None: any)."""
+    given = [(c, v) for c, v in columns.items() if v is not None]
+    return (" WHERE " + " AND ".join(f"{c} = ?" for c, _ in given) if given else ""), [v for _, v in given]
+
+
 class RatingStore:
     """answer_retention_days: issued answers older than this are pruned (0: kept for ever), except
     those feedback names; see prune_answers."""
@@ -183,14 +189,8 @@ class RatingStore:
 
     def list(self, item_id: str | None = None, rater: str | None = None) -> list[Rating]:
         """Ratings, oldest first, optionally for one item and/or one rater."""
-        where, args = [], []
-        if item_id is not None:
-            where.append("item_id = ?")
-            args.append(item_id)
-        if rater is not None:
-            where.append("rater = ?")
-            args.append(rater)
-        sql = "SELECT * FROM ratings" + (f" WHERE {' AND '.join(where)}" if where else "")
+        where, args = where_equal(item_id=item_id, rater=rater)
+        sql = "SELECT * FROM ratings" + where
         with self._connect() as con:
             rows = con.execute(sql + " ORDER BY timestamp, id", args).fetchall()
         return [Rating(**dict(r)) for r in rows]

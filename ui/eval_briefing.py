@@ -20,6 +20,7 @@ import gradio as gr  # at module level: handlers' `request: gr.Request` hints mu
 from evals.briefing_ratings import CRITERIA, BriefingRatingStore
 from ui import render
 from ui.auth import can
+from ui.forms import rater_name, score_values
 
 CRITERION_LABELS = {"on_topic": "على الموضوع", "right_heading": "تحت العنوان الصحيح",
                     "coverage": "التغطية", "citations": "الاستشهادات قابلة للتحقق",
@@ -72,19 +73,10 @@ def save_briefing_rating(store: BriefingRatingStore, rater: str, bid: str | None
                          comment: str = "", login: str = "") -> str:
     """Store one rater's scores (in CRITERIA order) for a saved briefing; a status line.
     login: the logged-in user, who is then the rater; a rating under another name is refused."""
-    typed = (rater or "").strip()
-    if login:
-        if typed and typed != login:
-            raise ValueError(f"أنت مسجّل باسم «{login}»: يُحفظ التقييم باسمك فقط، لا باسم «{typed}» "
-                             f"(logged in as {login!r}: a rating cannot be saved as {typed!r})")
-        typed = login
+    typed = rater_name(rater, login)
     if not bid or store.briefing(bid) is None:
         raise ValueError("اختر موجزًا محفوظًا أو أنشئ واحدًا أولًا")
-    if len(scores) != len(CRITERIA) or any(s in (None, "") for s in scores):
-        raise ValueError(f"قيّم كل المعايير ({'، '.join(CRITERION_LABELS[c] for c in CRITERIA)}) من 1 إلى 5")
-    if not typed:
-        raise ValueError("اكتب اسمك في خانة «اسمك» قبل الحفظ (a rating needs a rater name)")
-    store.rate(typed, bid, dict(zip(CRITERIA, (int(s) for s in scores))), comment or "")
+    store.rate(typed, bid, score_values(scores, CRITERIA, CRITERION_LABELS, typed), comment or "")
     return f"حُفظ تقييم {typed} للموجز «{store.briefing(bid).topic}»."
 
 

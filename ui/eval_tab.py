@@ -47,6 +47,7 @@ from ui.eval_judge import (  # noqa: F401  (re-exported: the tab's judge functio
     parse_score,
     rated_items,
 )
+from ui.forms import rater_name, score_values
 
 RESULT_HEADERS = ["المعرّف", "السؤال", "الجواب المرجعي", "الجواب", "رفض؟", "رتبة المقطع الصحيح"]
 AGREEMENT_HEADERS = ["المعيار", "إجابات قيّمها اثنان فأكثر", "المقيّمون", "ألفا كريبندورف", "كابا الموزونة"]
@@ -184,23 +185,14 @@ def save_rating(store: RatingStore, items: dict[str, Item], rater: str, item_id:
                 scores: Sequence, comment: str = "", login: str = "") -> str:
     """Store one rater's scores for an item; returns a status line (ValueError on bad input).
     login: the logged-in user, who is then the rater; a rating under another name is refused."""
-    typed = (rater or "").strip()
-    if login:
-        if typed and typed != login:
-            raise ValueError(f"أنت مسجّل باسم «{login}»: يُحفظ التقييم باسمك فقط، لا باسم «{typed}» "
-                             f"(logged in as {login!r}: a rating cannot be saved as {typed!r})")
-        rater = login
+    name = rater_name(rater, login)
     item = items.get(item_id or "")
     if item is None:
         raise ValueError("اختر إجابة لتقييمها أولًا")
-    if any(s in (None, "") for s in scores):
-        raise ValueError(f"قيّم كل المعايير ({'، '.join(CRITERION_LABELS[c] for c in CRITERIA)}) من 1 إلى 5")
-    if not (rater or "").strip():
-        raise ValueError("اكتب اسمك في خانة «اسمك» قبل الحفظ (a rating needs a rater name)")
-    values = dict(zip(CRITERIA, (int(s) for s in scores)))
-    store.add(Rating(rater=(rater or "").strip(), item_id=item.item_id, question=item.question,
+    values = score_values(scores, CRITERIA, CRITERION_LABELS, name)
+    store.add(Rating(rater=name, item_id=item.item_id, question=item.question,
                      answer=item.answer, comment=comment or "", **values))
-    return f"حُفظ تقييم {rater.strip()} للإجابة {item.item_id}."
+    return f"حُفظ تقييم {name} للإجابة {item.item_id}."
 
 
 def export_ratings(store: RatingStore, folder: str | Path | None = None, login: str = "",

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Sequence
 from typing import Any
 
 from rag.types import Filters
@@ -110,3 +111,22 @@ def note(text: str, kind: str = "error") -> str:
     """An inline message under a form: an error (announced to screen readers) or "ok"."""
     role = ' role="alert"' if kind == "error" else ""
     return f'<div class="rag-note rag-note-{kind}" dir="{render.direction(text)}"{role}>{render.esc(text)}</div>'
+
+
+def rater_name(rater: str, login: str) -> str:
+    """Who a rating is saved under: the logged-in user (a rating under another name is refused),
+    else the name typed."""
+    typed = (rater or "").strip()
+    if login and typed and typed != login:
+        raise ValueError(f"أنت مسجّل باسم «{login}»: يُحفظ التقييم باسمك فقط، لا باسم «{typed}» "
+                         f"(logged in as {login!r}: a rating cannot be saved as {typed!r})")
+    return login or typed
+
+
+def score_values(scores: Sequence, criteria: Sequence[str], labels: dict[str, str], rater: str) -> dict[str, int]:
+    """{criterion: 1-5} from the form's values in `criteria` order; ValueError naming what is missing."""
+    if len(scores) != len(criteria) or any(s in (None, "") for s in scores):
+        raise ValueError(f"قيّم كل المعايير ({'، '.join(labels[c] for c in criteria)}) من 1 إلى 5")
+    if not rater:
+        raise ValueError("اكتب اسمك في خانة «اسمك» قبل الحفظ (a rating needs a rater name)")
+    return dict(zip(criteria, (int(s) for s in scores)))
