@@ -14,7 +14,7 @@ import sys
 from pathlib import Path
 
 from rag.config import Settings, load_settings
-from rag.errors import RagError
+from rag.errors import ConfigError, RagError
 from rag.types import Filters
 from ui.render import searched_as
 from ui.serialize import answer_json, search_json
@@ -58,9 +58,21 @@ def _settings(args) -> Settings:
     return load_settings(**overrides)
 
 
+def _date(args, name: str) -> str:
+    """--since / --until made ISO (Arabic-Indic digits and slashes too); a value that is not a
+    date stops with the flag named, rather than an answer that silently ignores it."""
+    from ui.forms import DATE_FORM_EN, normal_date
+
+    value = getattr(args, name, "") or ""
+    try:
+        return normal_date(value)
+    except ValueError:
+        raise ConfigError(f"--{name} {value!r} is not a date: write {DATE_FORM_EN}") from None
+
+
 def _filters(args) -> Filters:
     return Filters(
-        since=getattr(args, "since", "") or "", until=getattr(args, "until", "") or "",
+        since=_date(args, "since"), until=_date(args, "until"),
         authors=tuple(getattr(args, "author", None) or ()), sources=tuple(getattr(args, "source", None) or ()),
         doc_ids=tuple(getattr(args, "doc", None) or ()),
     )
@@ -108,7 +120,8 @@ def _archive(settings: Settings):
 
 
 def cmd_search(args, settings: Settings) -> int:
-    hits = _archive(settings).retriever.search(args.query, _filters(args), args.k, mode=args.retrieval)
+    filters = _filters(args)  # bad input first, before the model and index load
+    hits = _archive(settings).retriever.search(args.query, filters, args.k, mode=args.retrieval)
     out = search_json(args.query, hits)
     if args.json:
         _print_json(out)
@@ -126,11 +139,12 @@ def cmd_search(args, settings: Settings) -> int:
 def cmd_ask(args, settings: Settings) -> int:
     from rag.services import make_assistant
 
+    filters = _filters(args)  # bad input first, before the model and index load
     assistant = make_assistant(settings)
     if args.json:
-        _print_json(answer_json(assistant.ask(args.question, filters=_filters(args), k=args.k)))
+        _print_json(answer_json(assistant.ask(args.question, filters=filters, k=args.k)))
         return 0
-    answer = assistant.ask(args.question, filters=_filters(args), k=args.k)
+    answer = assistant.ask(args.question, filters=filters, k=args.k)
     if note := searched_as(answer):
         print(f"({note})")
     print(answer.text)
@@ -158,8 +172,8 @@ def cmd_brief(args, settings: Settings) -> int:
     from rag.briefing.build import build_briefing
     from ui.export import export
 
+    filters = Filters(since=_date(args, "since"), until=_date(args, "until"), sources=tuple(args.source or ()))
     retriever = _archive(settings).retriever
-    filters = Filters(since=args.since or "", until=args.until or "", sources=tuple(args.source or ()))
     briefing = build_briefing(args.topic, retriever.search, settings, filters, llm=get_chat_model(settings),
                               aspects=tuple(args.aspect or ()))
     out = Path(args.out) if args.out else None
