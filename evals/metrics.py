@@ -169,6 +169,36 @@ def citation_precision(results: Sequence[QuestionResult]) -> float | None:
     return sum(contains_gold(c.text, golds) for c, golds in cited) / len(cited)
 
 
+CITATION_ERRORS = ("other_chunk_of_gold", "wrong_doc_gold_in_top5", "wrong_doc_gold_below_top5",
+                   "gold_not_retrieved", "no_gold_document")
+
+
+def citation_errors(results: Sequence[QuestionResult]) -> dict | None:
+    """Why cited passages lack the gold, as shares of all cited passages (pooled like
+    citation_precision, so precision plus these shares is one): another chunk of the gold
+    document; another document while the gold was in the top 5 (the answerer chose wrong);
+    another document with the gold retrieved lower, or not at all (the retriever's miss); and,
+    for questions without a gold document, unknown. None when nothing was cited."""
+    cited = [(c, r) for r in results if not r.expects_refusal for c in r.cited]
+    if not cited:
+        return None
+    counts = dict.fromkeys(CITATION_ERRORS, 0)
+    for c, r in cited:
+        if contains_gold(c.text, r.answers):
+            continue
+        if r.context_id is None:
+            counts["no_gold_document"] += 1
+        elif c.doc_id == r.context_id:
+            counts["other_chunk_of_gold"] += 1
+        elif r.context_id in r.retrieved_doc_ids[:5]:
+            counts["wrong_doc_gold_in_top5"] += 1
+        elif r.context_id in r.retrieved_doc_ids:
+            counts["wrong_doc_gold_below_top5"] += 1
+        else:
+            counts["gold_not_retrieved"] += 1
+    return {"cited": len(cited), **{k: v / len(cited) for k, v in counts.items()}}
+
+
 def _supported(r: QuestionResult) -> bool:
     return any(contains_gold(c.text, r.answers) for c in r.cited)
 
@@ -235,6 +265,8 @@ def aggregate(results: Sequence[QuestionResult]) -> dict:
     if answered:
         summary["answers"] = _round_all(_answer_summary(answered))
         summary["leads"] = _round_all(lead_figures(answered))
+        errors = citation_errors(answered) or {"cited": 0, **dict.fromkeys(CITATION_ERRORS)}
+        summary["citation_errors"] = {"cited": errors.pop("cited"), **_round_all(errors)}
     return summary
 
 

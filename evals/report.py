@@ -111,7 +111,7 @@ def _write_json(path: Path, data: dict) -> None:
 
 def _flat(summary: dict) -> dict:
     """{"retrieval.recall@1": 0.5, ...} from the nested summary."""
-    return {f"{group}.{name}": value for group in ("retrieval", "answers", "leads")
+    return {f"{group}.{name}": value for group in ("retrieval", "answers", "leads", "citation_errors")
             for name, value in summary.get(group, {}).items()}
 
 

@@ -13,6 +13,7 @@ from evals.metrics import (
     QuestionResult,
     aggregate,
     answer_tokens,
+    citation_errors,
     citation_precision,
     citation_recall,
     contains_gold,
@@ -162,6 +163,25 @@ def test_citation_recall_over_questions_with_retrieved_evidence():
     assert citation_recall([RESULTS[3]]) is None
 
 
+def test_citation_errors_say_why_each_cited_passage_lacks_the_gold():
+    # q1's "c2" (gold c1 ranked first), q4's "c6" (gold c5 never retrieved)
+    assert citation_errors(RESULTS) == {"cited": 4, "other_chunk_of_gold": 0.0, "wrong_doc_gold_in_top5": 0.25,
+                                        "wrong_doc_gold_below_top5": 0.0, "gold_not_retrieved": 0.25,
+                                        "no_gold_document": 0.0}
+    more = [
+        _r("a", ["x"], "g", ["g", "g"], "y", cited=[("g", "chunk without it")]),  # the gold doc, another chunk
+        _r("b", ["x"], "g", ["o"] * 5 + ["g"], "y", cited=[("o", "no")]),  # gold retrieved, at rank 6
+        _r("c", ["x"], None, ["o"], "y", cited=[("o", "no")]),  # a set without context ids
+    ]
+    e = citation_errors(more)
+    assert e["other_chunk_of_gold"] == e["wrong_doc_gold_below_top5"] == e["no_gold_document"] == pytest.approx(1 / 3)
+    # precision and the error shares add up to one
+    e = citation_errors(RESULTS + more)
+    shares = sum(v for k, v in e.items() if k != "cited")
+    assert shares + citation_precision(RESULTS + more) == pytest.approx(1.0)
+    assert citation_errors([RESULTS[2]]) is None
+
+
 def test_refusal_metrics():
     assert refusal_recall(RESULTS) == pytest.approx(1 / 2)
     assert false_refusal_rate(RESULTS) == pytest.approx(1 / 4)
@@ -171,7 +191,7 @@ def test_refusal_metrics():
 
 def test_aggregate_shape_and_values():
     s = aggregate(RESULTS)
-    assert set(s) == {"n_questions", "retrieval", "answers", "leads"}
+    assert set(s) == {"n_questions", "retrieval", "answers", "leads", "citation_errors"}
     assert set(s["retrieval"]) == {"recall@1", "recall@5", "recall@10", "mrr@10", "ndcg@10"}
     assert set(s["answers"]) == {"contains_gold", "f1", "citation_precision", "citation_recall",
                                  "refusal_recall", "false_refusal_rate"}

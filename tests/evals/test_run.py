@@ -183,7 +183,7 @@ def test_cli_json_has_the_public_shape(cli, gold, capsys):
     assert out["n_questions"] == 8 and set(out["retrieval"]) == RETRIEVAL_KEYS
     assert cli("--questions", q, "--contexts", c, "--answers", "--json", "--k", "5") == 0
     out = json.loads(capsys.readouterr().out)
-    assert list(out) == ["n_questions", "retrieval", "answers", "leads", "config"]
+    assert list(out) == ["n_questions", "retrieval", "answers", "leads", "citation_errors", "config"]
     assert out["config"]["k"] == 5 and out["config"]["answers"] is True
 
 
