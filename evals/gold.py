@@ -39,6 +39,9 @@ class GoldQuestion:
         return split_of(self.id)
 
 
+SPLITS = ("tune", "check")
+
+
 def split_of(question_id: str) -> str:
     """'tune' or 'check', fixed by a hash of the id: rules, word lists, weights and thresholds
     are chosen on tune halves; figures are reported on check halves."""

@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 
-from evals.gold import GoldQuestion, load_questions, split_of
+from evals.gold import SPLITS, GoldQuestion, load_questions, split_of
 from evals.metrics import CitedPassage, QuestionResult, aggregate
 from rag.config import Settings
 from rag.errors import BadDocumentError, ConfigError, RagError
@@ -192,13 +192,6 @@ def gold_ids_of(store: Store, wanted: set[str], sources: Sequence[Path] = ()):
 
 # --- the run -----------------------------------------------------------------------------
 
-def count_questions(path: Path, limit: int | None = None) -> int:
-    """Non-blank lines, for a progress total without loading the set."""
-    with open(path, "rb") as f:
-        n = sum(1 for line in f if line.strip())
-    return min(n, limit) if limit is not None else n
-
-
 def refusal_precision(results: Sequence[QuestionResult]) -> float | None:
     """Refusals that were expected / refusals; None when nothing was refused."""
     refused = [r for r in results if r.answer is not None and r.refused]
@@ -209,13 +202,17 @@ def run_eval(settings: Settings, questions: Path, contexts: Path | None = None,
              distractors: Sequence[Path] = (), *, k: int = 10, answers: bool = False,
              retrieval: str = "hybrid", analyzer: str = "arabic", limit: int | None = None,
              embedder=None, progress: Progress | None = None,
-             show_progress: bool = False) -> EvalRun:
-    """Evaluate a gold question set; progress(fraction, message) feeds a UI, tqdm the terminal."""
+             show_progress: bool = False, split: str | None = None) -> EvalRun:
+    """Evaluate a gold question set; progress(fraction, message) feeds a UI, tqdm the terminal.
+    `split` ("tune" or "check") asks only that fixed half; a follow-up still finds the question
+    it follows in the other half."""
     if retrieval not in RETRIEVAL_MODES or analyzer not in ANALYZERS:
         raise ConfigError(f"retrieval must be one of {RETRIEVAL_MODES} and analyzer one of "
                           f"{ANALYZERS}; got {retrieval!r}, {analyzer!r}")
     if k < 1:
         raise ConfigError(f"k must be at least 1, got {k}")
+    if split not in (None, *SPLITS):
+        raise ConfigError(f"split must be one of {SPLITS}, got {split!r}")
     _require_file(questions, "question set")
     if embedder is None:
         from rag.index.embeddings import get_embedder
@@ -231,13 +228,14 @@ def run_eval(settings: Settings, questions: Path, contexts: Path | None = None,
     retriever = archive.retriever
     # The chat assistant, retrieving the way this run does (extractive unless an LLM is set).
     assistant = make_assistant(store.settings, archive, retrieval=retrieval) if answers else None
-    total = count_questions(questions, limit)
     texts = {q.id: q for q in load_questions(questions)}  # small: follow-ups look up what they follow
+    asked = [q for q in texts.values() if split is None or split_of(q.id) == split][:limit]
+    total = len(asked)
     gold_id = gold_ids_of(store, {q.context_id for q in texts.values() if q.context_id},
                           [contexts] if contexts is not None else ())
     results = []
     bar = _bar(total, show_progress)
-    for i, q in enumerate(itertools.islice(load_questions(questions), limit)):
+    for i, q in enumerate(asked):
         history = [texts[q.follows].question] if q.follows in texts else []
         results.append(evaluate_question(q, retriever, k, retrieval, assistant, history=history, gold_id=gold_id))
         if bar:
@@ -249,7 +247,7 @@ def run_eval(settings: Settings, questions: Path, contexts: Path | None = None,
     summary = aggregate(results)
     if "answers" in summary:
         summary["answers"]["refusal_precision"] = refusal_precision(results)
-    halves = {half: [r for r in results if split_of(r.id) == half] for half in ("tune", "check")}
+    halves = {half: [r for r in results if split_of(r.id) == half] for half in SPLITS}
     splits = {half: aggregate(rs) for half, rs in halves.items() if rs}
     run_id = datetime.now().strftime("%Y%m%d-%H%M%S-%f")[:-3]  # ms: runs a second apart differ
     config = _config(store, questions, contexts, distractors, k, answers, retrieval, analyzer,
@@ -304,7 +302,8 @@ def cli_eval(args, settings: Settings) -> int:
         raise ConfigError("--compare needs --report DIR: the comparison is written next to the new run")
     run = run_eval(settings, args.questions, args.contexts, args.distractors or (), k=args.k,
                    answers=args.answers, retrieval=args.retrieval, analyzer=args.analyzer,
-                   limit=args.limit, show_progress=not args.json and sys.stderr.isatty())
+                   limit=args.limit, show_progress=not args.json and sys.stderr.isatty(),
+                   split=args.split)
     for f in run.skipped:
         print(f"skipped distractor {f}", file=sys.stderr)
     report = comparison = None

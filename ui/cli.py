@@ -334,6 +334,7 @@ def _parser() -> argparse.ArgumentParser:
     sp.add_argument("--retrieval", choices=["hybrid", "dense", "lexical"], default="hybrid")
     sp.add_argument("--analyzer", choices=["arabic", "plain"], default="arabic")
     sp.add_argument("--limit", type=int, help="only the first N questions")
+    sp.add_argument("--split", choices=["tune", "check"], help="only this fixed half of the set (by id hash)")
     llm(sp)
     sp.set_defaults(func=cmd_eval)
 

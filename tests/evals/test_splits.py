@@ -34,6 +34,36 @@ def test_a_folder_archive_is_evaluated_by_the_ids_in_its_file_names(settings, tm
     assert set(run.splits) <= {"tune", "check"} and sum(s["n_questions"] for s in run.splits.values()) == 2
 
 
+def test_a_split_run_asks_only_that_half_and_a_follow_up_still_finds_what_it_follows(settings, tmp_path,
+                                                                                    monkeypatch):
+    import evals.run
+
+    histories = {}
+    real = evals.run.evaluate_question
+
+    def recording(q, *a, history=(), **kw):
+        histories[q.id] = list(history)
+        return real(q, *a, history=history, **kw)
+
+    monkeypatch.setattr(evals.run, "evaluate_question", recording)
+    arch = tmp_path / "arch"
+    write_article(arch, "00001_BB-politics-7-20180101.txt", "تمويل الجماعات", "تعتمد الجماعات على تهريب النفط والفدية في تمويلها.")
+    ingest(settings, [arch])
+    ids = [f"q{i}" for i in range(12)]
+    first = next(i for i in ids if split_of(i) == "tune")
+    follow = next(i for i in ids if split_of(i) == "check")
+    rows = [{"id": i, "question": "كيف تمول الجماعات نفسها؟", "answers": ["تهريب النفط"],
+             "context_id": "BB-politics-7-20180101"} for i in ids if i != follow]
+    rows.append({"id": follow, "question": "وما دور الفدية؟", "answers": ["الفدية"],
+                 "context_id": "BB-politics-7-20180101", "follows": first})
+    q = tmp_path / "q.jsonl"
+    q.write_text("\n".join(json.dumps(r, ensure_ascii=False) for r in rows), encoding="utf-8")
+    run = run_eval(settings, q, embedder=FakeEmbedder(), k=2, split="check")
+    assert {r.id for r in run.results} == {i for i in ids if split_of(i) == "check"}
+    assert list(run.splits) == ["check"]
+    assert histories[follow] == ["كيف تمول الجماعات نفسها؟"]  # its tune-half question
+
+
 def test_a_retrieval_only_run_searches_a_follow_up_as_the_chain_would():
     from evals.gold import GoldQuestion
     from evals.run import evaluate_question
