@@ -104,6 +104,14 @@ class SentenceTransformerEmbedder:
             self._tokenizer = _fast_tokenizer(self.source) or _ModelTokenizer(self)
         return len(self._tokenizer.encode(text, add_special_tokens=False).ids)
 
+    def is_whole_word(self, word: str) -> bool:
+        """Whether the model's vocabulary holds `word` as one piece ("▁العالم"): a piece that long
+        is a word frequent in the model's training text, so a real word, not a typing slip."""
+        if self._tokenizer is None:
+            self._tokenizer = _fast_tokenizer(self.source) or _ModelTokenizer(self)
+        lookup = getattr(self._tokenizer, "token_to_id", None)
+        return lookup is not None and lookup("\u2581" + word) is not None
+
     def _encode_kwargs(self) -> dict:
         return {"batch_size": self._settings.embed_batch_size, "normalize_embeddings": True,
                 "convert_to_numpy": True, "show_progress_bar": False}

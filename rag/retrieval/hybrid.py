@@ -33,7 +33,7 @@ class HybridRetriever:
             return query
         from rag.text.spelling import repair_question
 
-        return repair_question(query, self.store)
+        return repair_question(query, self.store, getattr(self.store.embedder, "is_whole_word", None))
 
     def search(self, query: str, filters: Filters = Filters(), k: int | None = None,
                mode: Mode = "hybrid") -> list[Hit]:

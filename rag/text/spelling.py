@@ -11,11 +11,14 @@ passages with one of the question's rarest known terms more often than chance wo
 in a small archive every common word meets every other, and "قيام" became "قائمة"): the
 archive's own context decides. A name the archive lacks rarely has such a neighbour and stays as
 typed, so the refusal rule still sees it. A repair to a stem under 3 letters is never made.
+Nor is a word the embedding model's vocabulary holds whole (`known_word`): such a piece is a word
+frequent in the model's training text, so a real word the archive happens to lack ("العالم" in a
+small archive became "العلام", a different question), while slips split into pieces.
 """
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from typing import Protocol
 
 from rag.text.arabic import is_stopword, normalize, stem
@@ -69,9 +72,12 @@ def candidates(word: str, first: bool = False) -> list[list[str]]:
     return [splits, sorted(edits)]
 
 
-def repair_question(question: str, vocabulary: Vocabulary) -> str:
-    """The question with each Arabic word unknown to the index replaced by its repair, if any."""
+def repair_question(question: str, vocabulary: Vocabulary,
+                    known_word: Callable[[str], bool] | None = None) -> str:
+    """The question with each Arabic word unknown to the index replaced by its repair, if any;
+    a word `known_word` accepts (as typed or normalized) is kept."""
     words = [(m, normalize(m.group())) for m in _WORD.finditer(question)]
+    typed = {w: m.group() for m, w in words}
     terms = {w: t for _, w in words if (t := _term(w))}
     if not terms:
         return question
@@ -81,6 +87,8 @@ def repair_question(question: str, vocabulary: Vocabulary) -> str:
     fixes = {}
     for w, t in terms.items():
         if df.get(t) or len(w) < MIN_LENGTH or not _ARABIC_WORD.match(w) or not anchors:
+            continue
+        if known_word is not None and (known_word(w) or known_word(typed[w])):
             continue
         if (fix := _repair(w, w == opening, {a: df[a] for a in anchors}, vocabulary)) is not None:
             fixes[w] = fix

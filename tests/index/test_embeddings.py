@@ -163,6 +163,13 @@ def test_embedder_is_lazy_and_counts_tokens_without_torch(tmp_path, model_dir):
     assert embedder._model is None
 
 
+def test_words_the_vocabulary_holds_whole_are_known_and_typing_slips_are_not(tmp_path, model_dir):
+    embedder = get_embedder(_settings(tmp_path, model_dir))
+    assert all(map(embedder.is_whole_word, ["العالم", "مجلس", "السرطان", "قيام"]))
+    assert not any(map(embedder.is_whole_word, ["العلام", "مجاس", "الصرطان", "الاظطراب", "ماالاسم"]))
+    assert embedder._model is None  # the tokenizer alone answers
+
+
 def test_backend_setting_is_honoured(tmp_path, model_dir):
     def emb(**kw):
         return get_embedder(_settings(tmp_path, model_dir, **kw))

@@ -53,6 +53,18 @@ def test_known_words_and_unsupported_names_stay_as_typed():
     assert repair_question(absent, vocab) == absent
 
 
+def test_a_real_word_the_archive_lacks_is_not_repaired_into_another_word():
+    # A small sports archive has "العلام" (the flags) but not "العالم" (the world): the repair
+    # would ask about another cup. The model's vocabulary knows "العالم" as a word.
+    sport = DictVocabulary("رفعت الجماهير العلام في نهائي الكأس.", "تسلم القائد الكأس ورفع العلام.",
+                           "فاز المنتخب بالمباراة.", "افتتح الملعب الجديد.")
+    q = "متى تسلم القائد كأس العالم؟"
+    assert repair_question(q, sport) == "متى تسلم القائد كأس العلام؟"  # the context alone supports it
+    assert repair_question(q, sport, {"العالم", "كأس"}.__contains__) == q
+    typo = "ما هو الاظطراب الوسواسي؟"  # a slip is still repaired when the vocabulary lacks it
+    assert repair_question(typo, HEALTH, {"الوسواسي"}.__contains__) == "ما هو الاضطراب الوسواسي؟"
+
+
 def test_fused_words_are_split():
     assert repair_question("ماقيل في الشافعي؟", HEALTH) == "ما قيل في الشافعي؟"
     assert "ما قيل" not in [c for tier in candidates("ماقيل") for c in tier]  # only at the start
