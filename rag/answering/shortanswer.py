@@ -113,7 +113,7 @@ def short_answer(question: str, sentence: str) -> str:
         life = _LIFE_EVENT.search(normalize(question)) if kind == "date" else None
         if kind == "date":  # a bare number is a date only when it reads as a year ("5000 معلم" is not)
             found = [m for m in found if not _BARE_NUMBER.fullmatch(m.group().strip())
-                     or _ANY_YEAR.fullmatch(m.group().strip())]
+                     or (_ANY_YEAR.fullmatch(m.group().strip()) and not _duration(norm, m.end()))]
             if not found:
                 return ""
         if life and len(found) >= 2:  # "(1165 - 1227)": born is the first date, died the last
@@ -170,6 +170,15 @@ def _normalized_with_map(text: str) -> tuple[str, list[int]]:
         out.append(n)
         where.extend([i] * len(n))
     return "".join(out), where
+
+
+_DURATION_UNITS = frozenset(normalize(w) for w in lexicon.words("duration_units"))
+
+
+def _duration(norm: str, end: int) -> bool:
+    """Whether the number ending at `end` counts time ("600 سنه"): a duration, not a year."""
+    nxt = _WORD.match(norm, end + len(norm[end:]) - len(norm[end:].lstrip()))
+    return nxt is not None and nxt.group() in _DURATION_UNITS
 
 
 _COUNT_WORDS = frozenset(analyze(" ".join(lexicon.words("count_words"))))  # "كم عدد الأشهر": the months are counted
