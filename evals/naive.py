@@ -62,7 +62,8 @@ def _documents(contexts: Path, distractors: Sequence[Path]):
     docs = [Document(page_content=c.text, metadata={"doc_id": c.context_id}) for c in load_contexts(contexts)]
     for folder in distractors:
         for p in sorted(Path(folder).rglob("*.txt")):
-            docs.append(Document(page_content=p.read_text(encoding="utf-8"), metadata={"doc_id": f"distractor:{p.name}"}))
+            # a folder article's gold id is its file name after the ordinal ("00001_BB-..." -> "BB-..."), as in rag eval
+            docs.append(Document(page_content=p.read_text(encoding="utf-8"), metadata={"doc_id": p.stem.split("_", 1)[-1]}))
     return docs
 
 

@@ -25,3 +25,21 @@ def test_the_readme_block_is_replaced_between_its_markers_only(tmp_path):
     bare = tmp_path / "other.md"
     bare.write_text("no markers\n", encoding="utf-8")
     assert not tables.write_readme("| new |\n", bare) and bare.read_text(encoding="utf-8") == "no markers\n"
+
+
+def test_the_naive_pipeline_finds_a_folder_archives_articles_by_the_ids_in_their_file_names(settings, tmp_path):
+    import json
+
+    arch = tmp_path / "arch"
+    arch.mkdir()
+    (arch / "00001_BB-politics-7-20180101.txt").write_text("تعتمد الجماعات على تهريب النفط والفدية في تمويلها.",
+                                                           encoding="utf-8")
+    (arch / "00002_CN-sport-3-20180102.txt").write_text("فاز المنتخب الوطني بالبطولة بعد مباراة نهائية صعبة.",
+                                                        encoding="utf-8")
+    contexts = tmp_path / "none.contexts.jsonl"
+    contexts.write_text("", encoding="utf-8")
+    q = tmp_path / "q.jsonl"
+    q.write_text(json.dumps({"id": "a", "question": "كيف تمول الجماعات نفسها بتهريب النفط؟", "answers": ["تهريب النفط"],
+                             "context_id": "BB-politics-7-20180101"}, ensure_ascii=False), encoding="utf-8")
+    s = naive_run(settings, q, contexts, [arch], k=2, embedder=FakeEmbedder())
+    assert s["retrieval"]["recall@1"] == 1.0
