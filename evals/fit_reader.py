@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import pickle
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -90,7 +91,8 @@ def choose(data: dict, sets: Sequence[str]) -> tuple[float, float]:
     prior = max(PRIORS, key=lambda p: (sum(recall(data[s], p) for s in sets), -abs(p - 1)))
     if prior not in data[sets[0]][0]["sentence"]:  # sentences were read at the all-sets prior only
         prior = next(iter(p for p in data[sets[0]][0]["sentence"] if p != PRIORS[-1]), PRIORS[-1])
-    weight = max(WEIGHTS, key=lambda w: (sum(sentence_figure(data[s], prior, w) for s in sets), -abs(w - 1)))
+    weight = max(WEIGHTS, key=lambda w: (sum(sentence_figure(data[s], prior, w)[0] for s in sets),
+                                         sum(sentence_figure(data[s], prior, w)[1] for s in sets), -abs(w - 1)))
     return prior, weight
 
 
@@ -120,10 +122,17 @@ def main(argv: Sequence[str] | None = None) -> int:
     p.add_argument("--reader-dir", default="", help="the reader to fit for (default: the packaged one)")
     p.add_argument("--sets", default=",".join(SETS))
     p.add_argument("--limit", type=int)
+    p.add_argument("--save", type=Path, help="keep the collected rows here (outside the repo: they hold no text)")
+    p.add_argument("--load", type=Path, help="report from rows saved with --save instead of collecting")
     p.add_argument("--write", action="store_true", help="store the weights in the reader's reader.json")
     a = p.parse_args(argv)
-    data = collect(a.data_dir, a.reader_dir, a.sets.split(","), limit=a.limit,
-                   log=lambda m: print(m, file=sys.stderr))
+    if a.load:
+        data = pickle.loads(a.load.read_bytes())
+    else:
+        data = collect(a.data_dir, a.reader_dir, a.sets.split(","), limit=a.limit,
+                       log=lambda m: print(m, file=sys.stderr))
+        if a.save:
+            a.save.write_bytes(pickle.dumps(data))
     out = report(data)
     print(json.dumps(out, indent=1))
     if a.write:
@@ -131,7 +140,9 @@ def main(argv: Sequence[str] | None = None) -> int:
 
         path = (Path(a.reader_dir) if a.reader_dir else PACKAGED) / READER_INFO
         info = json.loads(path.read_text(encoding="utf-8"))
-        info["combine"] = {"passage_prior": out["passage_prior"], "sentence_weight": out["sentence_weight"],
+        # The largest prior is the fused order itself: then the passage rerank is not run at all.
+        prior = None if out["passage_prior"] == PRIORS[-1] else out["passage_prior"]
+        info["combine"] = {"passage_prior": prior, "sentence_weight": out["sentence_weight"],
                            "fitted_by": "python -m evals.fit_reader (tune halves)", "tune": out["tune"],
                            "leave_one_set_out": out["leave_one_set_out"]}
         path.write_text(json.dumps(info, ensure_ascii=False, indent=1) + "\n", encoding="utf-8")

@@ -346,7 +346,9 @@ class BuiltinReader:
         self.tokenizer = load_tokenizer(base)
         combine = self.info.get("combine", {})
         # How the pipeline weighs the scores (fitted on tune halves by evals.fit_reader).
-        self.passage_prior = float(combine.get("passage_prior", 1.0))
+        # None: the passage rerank did not beat the fused order on the tune halves, so it is not run.
+        prior = combine.get("passage_prior", 1.0)
+        self.passage_prior = None if prior is None else float(prior)
         self.sentence_weight = float(combine.get("sentence_weight", 1.0))
         self._cache: OrderedDict[tuple[str, str], float] = OrderedDict()
         self._lock = threading.Lock()
@@ -368,6 +370,11 @@ class BuiltinReader:
         return [known[t] for t in texts]
 
 
+def reader_directory(settings: Settings) -> Path:
+    """Where the reader's weights are read: settings.reader_dir, else the packaged ones."""
+    return Path(settings.reader_dir).expanduser() if settings.reader_dir.strip() else PACKAGED
+
+
 _READERS: dict[tuple, BuiltinReader] = {}
 _READERS_LOCK = threading.Lock()
 
@@ -376,7 +383,7 @@ def get_reader(settings: Settings) -> BuiltinReader | None:
     """The built-in reader when settings.reader is "builtin" (one per model dir and process)."""
     if settings.reader != "builtin":
         return None
-    directory = Path(settings.reader_dir).expanduser() if settings.reader_dir.strip() else PACKAGED
+    directory = reader_directory(settings)
     key = (str(settings.model_dir), str(directory))
     with _READERS_LOCK:
         if key not in _READERS:

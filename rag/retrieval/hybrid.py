@@ -77,7 +77,7 @@ class HybridRetriever:
             scores = self._reranker.score(query, [h.chunk.text for h in head])
             head = [replace(h, score=float(sc)) for h, sc in sorted(zip(head, scores), key=lambda x: -x[1])]
             hits = head + hits[len(head):]
-        elif hits and self.reader is not None:  # a user's cross-encoder wins over ours
+        elif hits and self.reader is not None and self.reader.passage_prior is not None:  # a user's cross-encoder wins
             hits = self.store.mark_boilerplate(diversify(hits, max(k, READER_PASSAGES), s.per_doc_cap))
             return reader_rerank(query, hits, self.reader, self.reader.passage_prior)[:k]
         return self.store.mark_boilerplate(diversify(hits, k, s.per_doc_cap))

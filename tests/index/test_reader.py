@@ -196,6 +196,8 @@ def test_the_retriever_uses_the_reader_and_a_users_cross_encoder_wins(tmp_path):
             return [1.0 if t == plain[0].chunk.text else 0.0 for t in texts]
 
     book.calls.clear()
+    book.passage_prior = None  # fitted as no better than the fused order: the passage rerank is not run
+    assert HybridRetriever(store.settings, store, reader=book).search(q, k=2) == plain and not book.calls
     theirs = HybridRetriever(replace(store.settings, reranker_model="x"), store, reranker=Theirs(), reader=book)
     assert theirs.search(q, k=2)[0].chunk.text == plain[0].chunk.text and not book.calls
 
