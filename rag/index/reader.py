@@ -10,7 +10,7 @@ few MB, with their provenance in READER_INFO): the e5 weights come from the offl
 At run time the reader is one ONNX Runtime session. Its ONNX file is built once from the
 prepared BertModel plus the shipped weights (torch and onnx at build time only, as for the
 embedding model's ONNX files), by `rag prepare-model` or lazily on first use, into
-`<model_dir>/reader-<key>/`; the key hashes the weight file and the base model's PREPARED.json,
+`<model_dir>/reader-<key>/`; the key hashes the weight file, the spec and the base model's PREPARED.json,
 so retraining or re-preparing builds a new one. This module and rag.index.embeddings are the
 only ones that import torch / onnxruntime.
 """
@@ -267,7 +267,8 @@ def base_folder(settings: Settings) -> Path:
 
 def build_key(base: Path, directory: Path = PACKAGED) -> str:
     h = hashlib.sha256(f"v{BUILD_VERSION}".encode())
-    for p in (Path(directory) / READER_WEIGHTS, Path(directory) / READER_INFO, Path(base) / "PREPARED.json"):
+    h.update(json.dumps(read_info(directory).get("spec", {}), sort_keys=True).encode())  # not the rest: refits keep the file
+    for p in (Path(directory) / READER_WEIGHTS, Path(base) / "PREPARED.json"):
         try:
             h.update(p.read_bytes())
         except OSError as e:
