@@ -10,6 +10,7 @@ time goes, and the cold start of `rag ask`.
    (fusion, near-duplicate and per-document caps, chunk loading, wire-copy clusters), and the
    extractive answer. Targets at the full archive (31,525 articles): search p50 < 100 ms, ask
    p50 < 300 ms.
+   --reader instead compares warm `ask` with the built-in reader off and on, in the same run.
 2. --cold K: `rag ask Q --json` as a fresh process K times (process start to answer; target
    < 5 s), then one child that times each phase of that start (imports, opening the index, the
    model, the first answer) to say where the time goes.
@@ -105,6 +106,38 @@ def warm(data_dir: Path, qs: list[str]) -> dict:
     return out
 
 
+def reader_on_off(data_dir: Path, qs: list[str]) -> dict:
+    """Warm `ask` with the built-in reader off and on (RAG_READER), the same questions asked by
+    both in alternating order over one index, so load on the machine falls on both alike."""
+    from rag.config import load_settings
+    from rag.retrieval.hybrid import HybridRetriever
+    from rag.services import Archive, make_assistant, open_archive
+
+    off_settings = load_settings(data_dir=data_dir).replace(reader="off")
+    archive = open_archive(off_settings)
+    on_settings = archive.store.settings.replace(reader="builtin")
+    on_archive = Archive(on_settings, archive.store, HybridRetriever(on_settings, archive.store))
+    askers = {"off": make_assistant(off_settings, archive), "on": make_assistant(on_settings, on_archive)}
+    for a in askers.values():
+        a.ask(qs[0])  # warm: model and reader load, caches
+    times: dict[str, list[float]] = {"off": [], "on": []}
+    for i, q in enumerate(qs):
+        for name in (("off", "on") if i % 2 == 0 else ("on", "off")):
+            t0 = time.perf_counter()
+            askers[name].ask(q + (" " if name == "on" else ""))  # each pays for its own query embedding
+            times[name].append(time.perf_counter() - t0)
+    stats = archive.store.stats()
+    out = {"documents": stats["documents"], "chunks": stats["chunks"], "questions": len(qs)}
+    print(f"index: {stats['documents']:,} documents, {stats['chunks']:,} chunks; {len(qs)} questions")
+    for name, xs in times.items():
+        out[name] = {"p50_ms": 1000 * statistics.median(xs), "p95_ms": 1000 * pct(xs, 95)}
+        print(f"ask, reader {name:3s}  p50 {out[name]['p50_ms']:6.0f} ms   p95 {out[name]['p95_ms']:6.0f} ms")
+    out["ratio_p50"] = out["on"]["p50_ms"] / out["off"]["p50_ms"]
+    out["ratio_p95"] = out["on"]["p95_ms"] / out["off"]["p95_ms"]
+    print(f"reader on / off: p50 {out['ratio_p50']:.2f}x, p95 {out['ratio_p95']:.2f}x (target: on p50 < 300 ms)")
+    return out
+
+
 def cold(data_dir: Path, question: str, runs: int) -> dict:
     env = bench_env()
     walls = []
@@ -133,12 +166,14 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--n", type=int, default=200)
     ap.add_argument("--cold", type=int, default=0, metavar="K", help="also time K cold `rag ask` processes")
     ap.add_argument("--json", type=Path, help="write the figures here")
+    ap.add_argument("--reader", action="store_true",
+                    help="only compare warm ask with the built-in reader off and on (RAG_READER)")
     args = ap.parse_args(argv)
     if not args.questions.is_file():
         print(f"skipped: {args.questions} is absent")
         return 0
     qs = [json.loads(line)["question"] for line in args.questions.open(encoding="utf-8") if line.strip()][: args.n]
-    result = {"warm": warm(args.data_dir, qs)}
+    result = {"reader": reader_on_off(args.data_dir, qs)} if args.reader else {"warm": warm(args.data_dir, qs)}
     if args.cold:
         result["cold"] = cold(args.data_dir, qs[0], args.cold)
     if args.json:

@@ -64,7 +64,9 @@ class Settings:
     root_weight: float = 0.5  # BM25 over Arabic roots (0 turns it off)
     fusion: str = "adaptive"  # adaptive (weights scaled per query, rag.retrieval.fusion) | rrf (fixed weights)
     per_doc_cap: int = 2
-    reranker_model: str = ""
+    reranker_model: str = ""  # a user's sentence-transformers CrossEncoder (name or folder); wins over `reader`
+    reader: str = "off"  # builtin: our small cross-encoder (rag.index.reader) reranks passages and sentences | off
+    reader_dir: str = ""  # folder of another reader.safetensors + reader.json (evals.train_reader); "": the packaged one
     # Answering.
     answer_mode: str = "auto"  # auto | extractive | llm
     llm_base_url: str = ""
@@ -114,7 +116,7 @@ def _convert(name: str, value: Any, default: Any) -> Any:
 
 
 CHOICES = {"fusion": ("adaptive", "rrf"), "lexical_analyzer": ("arabic", "plain"),
-           "answer_mode": ("auto", "extractive", "llm")}
+           "answer_mode": ("auto", "extractive", "llm"), "reader": ("builtin", "off")}
 
 
 def _coerce(s: Settings) -> Settings:

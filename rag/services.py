@@ -74,4 +74,5 @@ def make_assistant(settings: Settings, archive: Archive | None = None, *, llm: A
     else:
         def search(q, f, k):
             return retriever.search(q, f, k, mode=retrieval)
-    return Assistant(settings, search, llm=llm, embedder=archive.embedder, repair=retriever.repair)
+    reader = retriever.reader if retrieval == "hybrid" else None
+    return Assistant(settings, search, llm=llm, embedder=archive.embedder, repair=retriever.repair, reader=reader)

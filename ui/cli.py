@@ -89,6 +89,13 @@ def cmd_prepare_model(args, settings: Settings) -> int:
 
     path = prepare_default_model(settings, force=args.force)
     print(f"model ready: {path}")
+    from rag.errors import ModelUnavailableError
+    from rag.index.reader import build_onnx, reader_directory
+
+    try:  # the built-in reader's ONNX file (RAG_READER=builtin), built here so first use is quick
+        print(f"reader ready: {build_onnx(settings, reader_directory(settings), base=path)}")
+    except ModelUnavailableError as e:
+        print(f"reader not built ({e})", file=sys.stderr)
     return 0
 
 

@@ -54,11 +54,14 @@ class Assistant:
     over Arabic passages. `repair` (optional: str -> str, such as HybridRetriever.repair) fixes
     misspelt words of the standalone question before retrieval and answering; the answer reports
     what was searched. `models` (rag.answering.weights.load(dir)) replaces the packaged weights.
+    `reader` (optional: score(query, texts), such as rag.index.reader.BuiltinReader) reorders the
+    answerer's best candidate sentences as well.
     """
 
     def __init__(self, settings, search: Search, llm: BaseChatModel | None = None, embedder=None,
-                 repair: Callable[[str], str] | None = None, models: Models | None = None):
+                 repair: Callable[[str], str] | None = None, models: Models | None = None, reader=None):
         self.settings = settings
+        self.reader = reader
         self.search = search
         self.embedder = embedder
         self.repair = repair
@@ -115,7 +118,7 @@ class Assistant:
         if self.repair is not None:
             standalone = self.repair(standalone)
         hits = tuple(self.search(standalone, filters, k))
-        analysis = analyze_question(standalone, hits, self.embedder, self.models)
+        analysis = analyze_question(standalone, hits, self.embedder, self.models, reader=self.reader)
         return Turn(question, history, filters, k, standalone, hits, analysis)
 
     def _decide(self, turn: Turn) -> Answer | None:

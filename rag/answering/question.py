@@ -30,6 +30,7 @@ from rag.answering.sentences import (
     first_stage,
     rank_by_cosine,
     rerank,
+    with_reader,
 )
 from rag.answering.shortanswer import question_type
 from rag.answering.weights import Models
@@ -58,6 +59,7 @@ class QuestionAnalysis:
     ranked: tuple[tuple[float, Sentence], ...]  # first stage, best first
     models: Models
     embedder: Any = None
+    reader: Any = None  # rag.index.reader.BuiltinReader (score(query, texts)) or None
     _cosines: dict = field(default_factory=dict, repr=False)
     _lock: Any = field(default_factory=threading.Lock, repr=False)
 
@@ -79,7 +81,7 @@ class QuestionAnalysis:
 
     def answer_ranking(self) -> Ranked:
         """The ranking the answerer quotes from: cross-lingual by cosine; otherwise the first stage,
-        reranked by e5 when there is an embedder."""
+        reranked by e5 when there is an embedder, then by the reader when there is one."""
         if self.cross:
             cands = self.dense_candidates()
             if not cands:
@@ -87,14 +89,20 @@ class QuestionAnalysis:
             cos = self.cosines([s.text for s in cands]) if self.embedder is not None else None
             return rank_by_cosine(cands, cos)
         ranked = list(self.ranked)
-        if self.embedder is None or len(ranked) < 2:
+        if len(ranked) < 2:
             return ranked
-        return rerank(ranked, self.cosines(self.head), self.models.rerank.vector)
+        if self.embedder is not None:
+            ranked = rerank(ranked, self.cosines(self.head), self.models.rerank.vector)
+        if self.reader is not None:
+            head = [s.text for _, s in ranked[:RERANK_SENTENCES]]
+            ranked = with_reader(ranked, self.reader.score(self.question, head), self.reader.sentence_weight)
+        return ranked
 
 
-def analyze_question(question: str, hits: Sequence[Hit], embedder=None, models: Models | None = None
-                     ) -> QuestionAnalysis:
-    """Build the analysis of `question` over `hits` (`models`: default the packaged weights)."""
+def analyze_question(question: str, hits: Sequence[Hit], embedder=None, models: Models | None = None,
+                     reader=None) -> QuestionAnalysis:
+    """Build the analysis of `question` over `hits` (`models`: default the packaged weights;
+    `reader`: the built-in reader, which then reorders the answer ranking's head too)."""
     models = models or weights_module.load()
     hits = tuple(hits)
     q_list = analyze(question)
@@ -107,7 +115,7 @@ def analyze_question(question: str, hits: Sequence[Hit], embedder=None, models: 
     return QuestionAnalysis(
         question=question, hits=hits, terms=tuple(q_list), roots=q_roots, kind=question_type(question),
         cross=cross_lingual(question, hits), passages=passages, candidates=tuple(cands), matrix=X,
-        ranked=tuple(first_stage(cands, X, models.sentence.vector)), models=models, embedder=embedder)
+        ranked=tuple(first_stage(cands, X, models.sentence.vector)), models=models, embedder=embedder, reader=reader)
 
 
 def sentence_matrix(question: str, hits: Sequence[Hit]) -> tuple[list[Sentence], np.ndarray]:

@@ -158,6 +158,17 @@ def rerank(ranked: Sequence[tuple[float, Sentence]], cos: np.ndarray, weights: S
     return out + [(a * score + floor, s) for score, s in tail]
 
 
+def with_reader(ranked: Sequence[tuple[float, Sentence]], scores: Sequence[float], weight: float) -> Ranked:
+    """The ranking with the reader's scores of its head (the first len(scores)) added, times
+    `weight`; the rest keep their order below, scored as if the reader gave them the head's lowest."""
+    if not len(scores):
+        return list(ranked)
+    head, tail = ranked[:len(scores)], ranked[len(scores):]
+    out = sorted(((score + weight * r, s) for (score, s), r in zip(head, scores)), key=lambda p: -p[0])
+    floor = weight * min(scores)
+    return out + [(score + floor, s) for score, s in tail]
+
+
 def rank_by_cosine(cands: Sequence[Sentence], cos: np.ndarray | None) -> Ranked:
     """Cross-lingual route: sentences by cosine to the question (e5 is multilingual, the lexical
     analyzer is not); without cosines (no embedder), the top passage's opening first."""

@@ -2,7 +2,8 @@
 SQLite FTS5, and with a lighter weight BM25 over Arabic roots, which joins derivations stems
 keep apart), fused by weighted reciprocal rank, then near-duplicates collapsed and a
 per-document cap applied so one long article cannot crowd out the rest (rag.retrieval.fusion,
-rag.retrieval.diversify). A Latin-script question over Arabic passages is served by the dense
+rag.retrieval.diversify); with settings.reader "builtin" our reader reorders the top passages
+(rag.retrieval.rerank), and a user's cross-encoder (settings.reranker_model) replaces it. A Latin-script question over Arabic passages is served by the dense
 side alone.
 """
 from __future__ import annotations
@@ -14,6 +15,7 @@ from rag.config import Settings
 from rag.index.store import Store
 from rag.retrieval.diversify import diversify
 from rag.retrieval.fusion import adaptive_weights, fuse, fused_order, ranks
+from rag.retrieval.rerank import READER_PASSAGES, reader_rerank
 from rag.text.arabic import crosses_script, latin_script
 from rag.types import Filters, Hit
 
@@ -21,10 +23,11 @@ Mode = Literal["hybrid", "dense", "lexical"]
 
 
 class HybridRetriever:
-    def __init__(self, settings: Settings, store: Store, reranker=None):
+    def __init__(self, settings: Settings, store: Store, reranker=None, reader=None):
         self.settings = settings
         self.store = store
         self._reranker = reranker
+        self._reader = reader
 
     def repair(self, query: str) -> str:
         """The query with words the index has never seen repaired (rag.text.spelling); only the
@@ -74,7 +77,19 @@ class HybridRetriever:
             scores = self._reranker.score(query, [h.chunk.text for h in head])
             head = [replace(h, score=float(sc)) for h, sc in sorted(zip(head, scores), key=lambda x: -x[1])]
             hits = head + hits[len(head):]
+        elif hits and self.reader is not None and self.reader.passage_prior is not None:  # a user's cross-encoder wins
+            hits = self.store.mark_boilerplate(diversify(hits, max(k, READER_PASSAGES), s.per_doc_cap))
+            return reader_rerank(query, hits, self.reader, self.reader.passage_prior)[:k]
         return self.store.mark_boilerplate(diversify(hits, k, s.per_doc_cap))
+
+    @property
+    def reader(self):
+        """The built-in reader (settings.reader == "builtin"), loaded on first use; else None."""
+        if self._reader is None and self.settings.reader == "builtin":
+            from rag.index.reader import get_reader
+
+            self._reader = get_reader(self.settings)
+        return self._reader
 
     def _cross_lingual(self, query: str, top_chunk_id: str) -> bool:
         """A Latin-script question whose best dense passage is Arabic: the lexical side could only
