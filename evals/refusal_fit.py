@@ -60,8 +60,13 @@ def _arabic(q) -> bool:
 def collect(args) -> int:
     from rag.index.embeddings import get_embedder
 
-    settings = load_settings(data_dir=args.data_dir)
+    settings = load_settings(data_dir=args.data_dir, reader="builtin" if getattr(args, "reader", False) else None)
     embedder = get_embedder(settings)
+    reader = None
+    if getattr(args, "reader", False):
+        from rag.index.reader import get_reader
+
+        reader = get_reader(settings)
     with open(args.out, "w", encoding="utf-8") as out:
         for name, questions, contexts, override in _sets():
             if args.sets and name not in args.sets:
@@ -71,7 +76,7 @@ def collect(args) -> int:
                 qs = [q for q in qs if not q.expects_refusal]
             n = 0
             for q, asked, hits in asked_as_the_chain_asks(settings, contexts, [NEWS], embedder, qs, args.limit):
-                f = features(analyze_question(asked, hits, embedder))
+                f = features(analyze_question(asked, hits, embedder, reader=reader))
                 answerable = not q.expects_refusal and override is None
                 out.write(json.dumps({"set": name, "id": q.id, "split": split_of(q.id),
                                       "answerable": answerable, **f}) + "\n")
@@ -184,6 +189,7 @@ def main(argv=None) -> int:
     c.add_argument("--out", required=True, type=Path)
     c.add_argument("--limit", type=int, help="questions per file (a quick look)")
     c.add_argument("--sets", nargs="+", choices=("arcd", "xquad", "news"), help="only these sets")
+    c.add_argument("--reader", action="store_true", help="also the built-in reader's score (reader_top)")
     f = sub.add_parser("fit", help="fit on tune halves; check halves and leave-one-set-out")
     f.add_argument("features_file", type=Path)
     f.add_argument("--features", nargs="+")

@@ -25,7 +25,8 @@ from rag.types import Hit
 
 REFUSAL_FEATURES = ("coverage", "sentence_coverage", "root_coverage", "prefix_coverage", "agreement",
                     "dense_margin", "dense_top", "dense_gap", "n_terms", "lexical_margin",
-                    "answer_confidence", "answer_score", "sentence_cosine", "year_unmet", "type_unmet", "absent_share", "focus_coverage")
+                    "answer_confidence", "answer_score", "sentence_cosine", "year_unmet", "type_unmet", "absent_share", "focus_coverage",
+                    "reader_top")
 
 
 def refusal_features(question: str, hits: Sequence[Hit], *, answer: bool = True, embedder=None,
@@ -91,6 +92,9 @@ def features(a: QuestionAnalysis, *, answer: bool = True, cosine: bool = True) -
     if answer:
         out["answer_confidence"] = choice_probability(a.ranked)
         out["answer_score"] = a.ranked[0][0] if a.ranked else 0.0
+    # The built-in reader's best score over the head sentences (0.0 without a reader): whether
+    # one of them answers, read with the question, not only shares its words.
+    out["reader_top"] = max(a.reader.score(a.question, a.head), default=0.0) if a.reader is not None and a.head else 0.0
     cosine = cosine and a.embedder is not None
     head = [s.text for s in a.dense_candidates()] if cosine and a.cross else a.head
     out["sentence_cosine"] = float(a.cosines(head).max()) if head and cosine else 0.0

@@ -80,3 +80,17 @@ def test_a_question_about_a_year_the_passages_never_reach_is_refused_whatever_th
     sure = FixedCosineEmbedder(0.97)
     assert should_refuse("من فاز بنهائي الكأس القارية عام 2022؟", hits, embedder=sure)
     assert not should_refuse("من فاز بنهائي الكأس القارية عام 2018؟", hits, embedder=sure)
+
+
+def test_the_readers_best_score_over_the_head_sentences_is_a_refusal_feature():
+    from rag.answering.question import analyze_question
+
+    class Reader:  # scores a sentence by whether it names the final
+        def score(self, query, texts):
+            return [3.0 if "النهائية" in t else -1.0 for t in texts]
+
+    hits = make_hits(CUP, BUDGET)
+    q = "من فاز بالمباراة النهائية في الكأس القارية؟"
+    read = refusal_features(q, hits, analysis=analyze_question(q, hits, reader=Reader()))
+    assert read["reader_top"] == 3.0
+    assert refusal_features(q, hits)["reader_top"] == 0.0  # no reader: neutral
