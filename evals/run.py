@@ -337,9 +337,10 @@ def format_summary(run: EvalRun) -> str:
     c = run.config
     lines = [f"{run.summary['n_questions']} questions · retrieval {c['retrieval']} · analyzer "
              f"{c['analyzer']} · k {c['k']}" + (f" · answers {c['answer_mode']}" if c["answers"] else "")]
-    for group in ("retrieval", "answers", "leads", "citation_errors"):
-        for name, value in run.summary.get(group, {}).items():
-            lines.append(f"  {group + '.' + name:<30} {_fmt(value):>8}")
+    rows = [(f"{group}.{name}", value) for group in ("retrieval", "answers", "leads", "citation_errors")
+            for name, value in run.summary.get(group, {}).items()]
+    width = max((len(label) for label, _ in rows), default=0)
+    lines += [f"  {label:<{width}} {_fmt(value):>8}" for label, value in rows]
     return "\n".join(lines)
 
 

@@ -134,6 +134,11 @@ def test_answers_are_scored_with_citations_and_refusals(settings, gold):
     answered = [r for r in run.results if not r.refused]
     assert answered and all(c.doc_id and c.text for r in answered for c in r.cited)
     assert by_id["q7"].expects_refusal and by_id["q8"].expects_refusal
+    from evals.run import format_summary
+
+    rows = format_summary(run).splitlines()[1:]
+    assert any(r.strip().startswith("citation_errors.") for r in rows)
+    assert len({len(r) for r in rows}) == 1  # one column of values, however long the names
 
 
 def test_limit_and_archive_mode_read_the_users_index(settings, gold):
