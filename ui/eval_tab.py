@@ -105,9 +105,10 @@ def summary_markdown(run: EvalRun | None) -> str:
     lines = [f"**{run.summary['n_questions']} سؤالًا** · الاسترجاع `{c['retrieval']}` · التحليل "
              f"`{c['analyzer']}` · k {c['k']}" + (f" · الإجابة `{c['answer_mode']}`" if c["answers"] else ""),
              "", "| المقياس | القيمة |", "|---|---|"]
-    for group in ("retrieval", "answers"):
+    for group in ("retrieval", "answers", "leads", "citation_errors"):
         for name, v in run.summary.get(group, {}).items():
-            lines.append(f"| {metric_name(group, name)}<br>`{group}.{name}` | {'—' if v is None else f'{v:.4f}'} |")
+            value = "—" if v is None else str(v) if isinstance(v, int) else f"{v:.4f}"
+            lines.append(f"| {metric_name(group, name)}<br>`{group}.{name}` | {value} |")
     return "\n".join(lines)
 
 
@@ -118,8 +119,23 @@ METRIC_NAMES = {"mrr": "الاسترجاع: متوسط مقلوب رتبة ال�
                 "false_refusal_rate": "رفض ما له جواب (خطأ)", "refusal_precision": "دقة الرفض"}
 
 
+LEAD_KINDS = {"date": "التاريخ (متى)", "number": "العدد (كم)", "name": "الاسم (من، ما اسم)", "place": "المكان (أين)"}
+CITATION_ERROR_NAMES = {
+    "cited": "عدد الاستشهادات", "other_chunk_of_gold": "استشهاد بلا جواب: مقطع آخر من الوثيقة الصحيحة",
+    "wrong_doc_gold_in_top5": "استشهاد بلا جواب: وثيقة أخرى والصحيحة بين الخمسة الأوائل",
+    "wrong_doc_gold_below_top5": "استشهاد بلا جواب: وثيقة أخرى والصحيحة أدنى منها",
+    "gold_not_retrieved": "استشهاد بلا جواب: الوثيقة الصحيحة لم تُسترجع",
+    "no_gold_document": "استشهاد بلا جواب: سؤال بلا وثيقة مرجعية"}
+
+
 def metric_name(group: str, name: str) -> str:
     """A metric's Arabic name ("recall@5" -> "... عند 5"); its key stays beside it, as in `rag eval`."""
+    if group == "leads":
+        kind, _, what = name.partition("_")
+        label = "يبدأ بجواب مختصر" if what == "led" else "صحة الجواب المختصر"
+        return f"{label}: {LEAD_KINDS.get(kind, kind)}"
+    if group == "citation_errors":
+        return CITATION_ERROR_NAMES.get(name, name)
     base, _, at = name.partition("@")
     label = METRIC_NAMES.get(base, name)
     return f"{label} عند {at}" if at else label

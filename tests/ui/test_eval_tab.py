@@ -35,6 +35,9 @@ def test_run_fills_the_results_table(run):
     assert by_id["q7"][4] in ("نعم", "لا") and by_id["q1"][3]
     md = tab.summary_markdown(run)
     assert "recall@5" in md and "سؤالًا" in md and "refusal_precision" in md
+    assert "leads.date_precision" in md and "صحة الجواب المختصر: التاريخ (متى)" in md
+    cited = run.summary["citation_errors"]["cited"]
+    assert f"`citation_errors.cited` | {cited} |" in md  # a count, not a share
     assert tab.results_rows(None) == [] and tab.summary_markdown(None) == ""
 
 
