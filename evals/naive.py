@@ -67,6 +67,13 @@ def _documents(contexts: Path, distractors: Sequence[Path]):
     return docs
 
 
+def prompt_less_embedder(settings: Settings):
+    """e5 without its "query: " / "passage: " prompts, as HuggingFaceEmbeddings loads it."""
+    from rag.index.embeddings import get_embedder
+
+    return get_embedder(settings.replace(query_prompt="", document_prompt=""))
+
+
 def naive_run(settings: Settings, questions: Path, contexts: Path, distractors: Sequence[Path] = (),
               *, k: int = 10, split: str | None = None, limit: int | None = None, embedder=None) -> dict:
     """The retrieval summary (evals.metrics.aggregate) of the naive pipeline on a gold set;
@@ -74,9 +81,7 @@ def naive_run(settings: Settings, questions: Path, contexts: Path, distractors: 
     from langchain_chroma import Chroma
     from langchain_text_splitters import RecursiveCharacterTextSplitter
 
-    from rag.index.embeddings import get_embedder
-
-    embedder = embedder or get_embedder(settings.replace(query_prompt="", document_prompt=""))
+    embedder = embedder or prompt_less_embedder(settings)
     cache = Path(settings.data_dir) / "naive-index" / f"{embedder.model_id.replace('/', '_')}.npz"
     embeddings = _CachedEmbeddings(embedder, cache)
     chunks = RecursiveCharacterTextSplitter(chunk_size=CHUNK_SIZE, chunk_overlap=CHUNK_OVERLAP).split_documents(

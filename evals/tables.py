@@ -55,21 +55,23 @@ def _pct(v) -> str:
     return "–" if v is None else f"{100 * v:.1f}%"
 
 
-def retrieval_table(settings, news: Path, naive: bool, limit: int | None) -> list[str]:
+def retrieval_table(settings, news: Path, naive: bool, limit: int | None, embedder) -> list[str]:
     cols = [m[0] for m in METHODS] + (["naive LangChain"] if naive else [])
     lines = ["| set | archive | " + " | ".join(cols) + " |", "|---|---|" + "---|" * len(cols)]
+    plain = None  # the naive pipeline's prompt-less model, loaded once
     for name, q, c, archives in _sets(news):
         for distractors in archives:
             cells = []
             for _, mode, fusion in METHODS:
                 run = run_eval(settings.replace(fusion=fusion), q, c, distractors, k=10, retrieval=mode,
-                               split=SPLIT, limit=limit)
+                               split=SPLIT, limit=limit, embedder=embedder)
                 m = run.summary["retrieval"]
                 cells.append((m["recall@1"], m["mrr@10"]))
             if naive:
-                from evals.naive import naive_run
+                from evals.naive import naive_run, prompt_less_embedder
 
-                m = naive_run(settings, q, c, distractors, k=10, split=SPLIT, limit=limit)["retrieval"]
+                plain = plain or prompt_less_embedder(settings)
+                m = naive_run(settings, q, c, distractors, k=10, split=SPLIT, limit=limit, embedder=plain)["retrieval"]
                 cells.append((m["recall@1"], m["mrr@10"]))
             best_side = max(cells[2][0], cells[3][0])
             text = [f"{_f(r1)} / {_f(mrr)}" for r1, mrr in cells]
@@ -83,7 +85,7 @@ def retrieval_table(settings, news: Path, naive: bool, limit: int | None) -> lis
     return lines
 
 
-def answer_tables(settings, news: Path, limit: int | None) -> tuple[list[str], list[str], list[str]]:
+def answer_tables(settings, news: Path, limit: int | None, embedder) -> tuple[list[str], list[str], list[str]]:
     ans = ["| set | contains gold | citation precision | other chunk of the gold document | "
            "wrong document, gold in top 5 | wrong document, gold lower | gold not retrieved | answerable refused |",
            "|---|---|---|---|---|---|---|---|"]
@@ -93,7 +95,7 @@ def answer_tables(settings, news: Path, limit: int | None) -> tuple[list[str], l
     runs = [(name, q, c) for name, q, c, _ in _sets(news)]
     runs.append(("ARCD refusal mix", QA / "arcd_refusal_mix.questions.jsonl", QA / "arcd.contexts.jsonl"))
     for name, q, c in runs:
-        s = run_eval(settings, q, c, [news], k=10, answers=True, split=SPLIT, limit=limit).summary
+        s = run_eval(settings, q, c, [news], k=10, answers=True, split=SPLIT, limit=limit, embedder=embedder).summary
         a, e, ld = s["answers"], s["citation_errors"], s["leads"]
         if a["refusal_recall"] is not None:
             refusal.append(f"| {name} ({s['n_questions']}) | {_f(a['refusal_recall'])} | {_pct(a['false_refusal_rate'])} |")
@@ -173,8 +175,11 @@ def main(argv=None) -> int:
         print(f"skipped: {QA} or {args.news} is absent")
         return 0
     settings = load_settings(data_dir=args.data_dir)
-    retrieval = retrieval_table(settings, args.news, args.naive, args.limit)
-    ans, leads, refusal = answer_tables(settings, args.news, args.limit)
+    from rag.index.embeddings import get_embedder
+
+    embedder = get_embedder(settings)  # one model load for every run
+    retrieval = retrieval_table(settings, args.news, args.naive, args.limit, embedder)
+    ans, leads, refusal = answer_tables(settings, args.news, args.limit, embedder)
     loso = loso_table(settings, args.features or args.data_dir / "refusal-features.jsonl", args.limit)
     text = render(retrieval, ans, leads, refusal, loso)
     print(text)

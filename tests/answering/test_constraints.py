@@ -94,3 +94,19 @@ def test_the_readers_best_score_over_the_head_sentences_is_a_refusal_feature():
     read = refusal_features(q, hits, analysis=analyze_question(q, hits, reader=Reader()))
     assert read["reader_top"] == 3.0
     assert refusal_features(q, hits)["reader_top"] == 0.0  # no reader: neutral
+
+
+def test_the_refusal_rule_runs_no_reader_inference_when_its_rule_does_not_weigh_it():
+    from rag.answering.question import analyze_question
+
+    class Counting:
+        calls = 0
+
+        def score(self, query, texts):
+            Counting.calls += 1
+            return [0.0 for _ in texts]
+
+    hits = make_hits(CUP, BUDGET)
+    q = "من فاز بالمباراة النهائية في الكأس القارية؟"
+    should_refuse(q, hits, analysis=analyze_question(q, hits, reader=Counting()))
+    assert Counting.calls == 0  # the shipped rules do not weigh reader_top
