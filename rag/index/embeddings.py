@@ -194,9 +194,7 @@ class OnnxEncoder:
     def encode(self, texts: Sequence[str], prompt: str = "", batch_size: int = 32) -> np.ndarray:
         ids = [e.ids for e in self.tokenizer.encode_batch([prompt + t for t in texts])]
         out = np.zeros((len(ids), 0), dtype=np.float32)
-        order = np.argsort([-len(x) for x in ids], kind="stable")  # similar lengths share a batch
-        for start in range(0, len(order), batch_size):
-            rows = order[start:start + batch_size]
+        for rows in length_batches([len(x) for x in ids], batch_size):
             vecs = self._run([ids[i] for i in rows])
             if out.shape[1] == 0:
                 out = np.zeros((len(ids), vecs.shape[1]), dtype=np.float32)
@@ -217,6 +215,21 @@ class OnnxEncoder:
         m = mask[:, :, None].astype(np.float32)
         pooled = (hidden * m).sum(axis=1) / np.maximum(m.sum(axis=1), 1e-9)
         return (pooled / np.maximum(np.linalg.norm(pooled, axis=1, keepdims=True), 1e-12)).astype(np.float32)
+
+
+def length_batches(lengths: Sequence[int], batch_size: int, min_share: float = 0.8) -> list[list[int]]:
+    """Indices in batches of similar length, longest first: a batch ends at batch_size or when the
+    next text is shorter than min_share of the batch's longest. Every text of a batch is padded to
+    its longest, and on CPU padding costs as much as text: the answerer's six head sentences
+    (20 to 100 tokens) padded in one batch ran 1.6x the tokens they hold."""
+    order = sorted(range(len(lengths)), key=lambda i: -lengths[i])
+    out: list[list[int]] = []
+    for i in order:
+        if out and len(out[-1]) < batch_size and lengths[i] >= min_share * lengths[out[-1][0]]:
+            out[-1].append(i)
+        else:
+            out.append([i])
+    return out
 
 
 def _cpus() -> int:

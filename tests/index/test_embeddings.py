@@ -12,7 +12,7 @@ import pytest
 from rag.config import DEFAULT_MODEL, load_settings
 from rag.errors import ConfigError, ModelUnavailableError
 from rag.index import model_prep
-from rag.index.embeddings import get_embedder, langchain_embeddings, resolve_backend
+from rag.index.embeddings import get_embedder, langchain_embeddings, length_batches, resolve_backend
 from tests.fakes import FakeEmbedder
 
 ARABIC = "جمال أحمد حمزة خاشقجي صحفي وإعلامي سعودي، رأس عدّة مناصب لعدد من الصحف في السعودية."
@@ -211,6 +211,15 @@ def test_onnx_backend_loads_without_torch(tmp_path, model_dir):
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
     assert out.returncode == 0, out.stderr[-2000:]
+
+
+@pytest.mark.parametrize("lengths", [[22], [92, 70, 67, 47, 42, 36], [5] * 70 + [120, 3], [40, 41, 39, 12, 100, 99], []])
+def test_batches_cover_every_text_once_and_pad_little(lengths):
+    batches = length_batches(lengths, batch_size=32)
+    assert sorted(i for b in batches for i in b) == list(range(len(lengths)))
+    assert all(len(b) <= 32 for b in batches)
+    padded = sum(len(b) * max(lengths[i] for i in b) for b in batches)
+    assert padded <= 1.25 * sum(lengths)  # one shared batch pads the answerer's head sentences 1.6x
 
 
 def test_langchain_adapter_uses_our_embedder():
