@@ -183,7 +183,8 @@ def rank_by_cosine(cands: Sequence[Sentence], cos: np.ndarray | None) -> Ranked:
 def cosines(embedder, question: str, texts: Sequence[str]) -> np.ndarray:
     """e5 cosine of `question` with each text (read-only)."""
     q = np.asarray(embedder.embed_query(question), dtype=float)
-    docs = np.asarray(embedder.embed_documents(list(texts)), dtype=float)
+    embed = getattr(embedder, "embed_sentences", embedder.embed_documents)  # the ones that remember
+    docs = np.asarray(embed(list(texts)), dtype=float)
     cos = docs @ q / (np.linalg.norm(docs, axis=1) * np.linalg.norm(q) + 1e-9)
     cos.setflags(write=False)
     return cos

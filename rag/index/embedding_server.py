@@ -34,6 +34,7 @@ import numpy as np
 
 from rag.config import Settings
 from rag.errors import EmbeddingServerError, ModelUnavailableError
+from rag.index.recent import QUERY_MEMORY, SENTENCE_MEMORY, RecentVectors
 
 log = logging.getLogger(__name__)
 PROBE_TEXT = "query: probe"
@@ -170,7 +171,8 @@ class ServerEmbedder:
         self._pool: ThreadPoolExecutor | None = None
         self._lock = threading.Lock()
         self._tokenizer: Any = None
-        self._last_query: tuple[str, np.ndarray] | None = None
+        self._queries = RecentVectors(QUERY_MEMORY)
+        self._sentences = RecentVectors(SENTENCE_MEMORY)
 
     # -- what the index records --------------------------------------------------------------
     def _probe(self) -> tuple[str, int]:
@@ -209,14 +211,12 @@ class ServerEmbedder:
                 f.cancel()  # after a failure, drop the batches not yet sent
 
     def embed_query(self, text: str) -> np.ndarray:
-        """Remembers the last query, as the in-process embedder does (read and replaced whole)."""
-        last = self._last_query
-        if last is not None and last[0] == text:
-            return last[1]
-        vec = self._checked(*self.client.embed([self.query_prompt + text]))[0]
-        vec.setflags(write=False)
-        self._last_query = (text, vec)
-        return vec
+        """Remembers recent queries, as the in-process embedder does."""
+        return self._queries.one(text, lambda t: self._checked(*self.client.embed([self.query_prompt + t]))[0])
+
+    def embed_sentences(self, texts: Sequence[str]) -> np.ndarray:
+        """embed_documents remembering recent texts, as the in-process embedder does."""
+        return self._sentences.many(texts, self.embed_documents)
 
     def _checked(self, vecs: np.ndarray, model: str) -> np.ndarray:
         if self._served is None:  # the first answer tells what is served; no probe needed

@@ -29,6 +29,7 @@ from langchain_core.embeddings import Embeddings
 from rag.config import DEFAULT_MODEL, Settings
 from rag.errors import ConfigError, ModelUnavailableError
 from rag.index.model_prep import ONNX_FILES, resolve_model
+from rag.index.recent import QUERY_MEMORY, SENTENCE_MEMORY, RecentVectors
 
 _FIX = ("prepare the default model with `rag prepare-model`, or set RAG_EMBEDDING_MODEL "
         "to a local sentence-transformers folder")
@@ -50,7 +51,8 @@ class SentenceTransformerEmbedder:
         self._model: Any = None
         self._tokenizer: Any = None
         self._dimension: int | None = None
-        self._last_query: tuple[str, np.ndarray] | None = None
+        self._queries = RecentVectors(QUERY_MEMORY)
+        self._sentences = RecentVectors(SENTENCE_MEMORY)
 
     @property
     def source(self) -> str:
@@ -83,20 +85,21 @@ class SentenceTransformerEmbedder:
         return np.asarray(vecs, dtype=np.float32)
 
     def embed_query(self, text: str) -> np.ndarray:
-        """Remembers the last query: retrieval and the answerer's rerank embed the same question.
-        The (text, vector) pair is read once and replaced whole, so a thread never gets a vector
-        another thread stored for another text (it may only miss and embed again)."""
-        last = self._last_query
-        if last is not None and last[0] == text:
-            return last[1]
+        """Remembers recent queries: retrieval and the answerer's rerank embed the same question,
+        and other users' questions come in between."""
+        return self._queries.one(text, self._embed_query)
+
+    def embed_sentences(self, texts: Sequence[str]) -> np.ndarray:
+        """embed_documents for the answerer's sentences, remembering recent ones: the same passages
+        come back for a follow-up or another question about the same article. Ingest calls
+        embed_documents, which keeps nothing."""
+        return self._sentences.many(texts, self.embed_documents)
+
+    def _embed_query(self, text: str) -> np.ndarray:
         if self.backend != "torch":
-            vec = self.model.encode([text], self.query_prompt, 1)[0]
-        else:
-            vec = np.asarray(self.model.encode_query([text], prompt=self.query_prompt, **self._encode_kwargs())[0],
-                             dtype=np.float32)
-        vec.setflags(write=False)
-        self._last_query = (text, vec)
-        return vec
+            return self.model.encode([text], self.query_prompt, 1)[0]
+        return np.asarray(self.model.encode_query([text], prompt=self.query_prompt, **self._encode_kwargs())[0],
+                          dtype=np.float32)
 
     def count_tokens(self, text: str) -> int:
         """Model tokens in text, without special tokens or prompt (the chunker's unit)."""
