@@ -313,7 +313,7 @@ def evaluation_tab(settings: Settings, rating_store_path: str | Path | None = No
     judge_btn = gr.Button("احكم على الإجابات المقيّمة", visible=can_judge)
     judge_note = gr.Markdown("" if can_judge else
                              "*يحتاج الحَكَم إلى نموذج لغوي: اضبط RAG_LLM_BASE_URL (أو RAG_GGUF_PATH).*", rtl=True)
-    judge_table = gr.Dataframe(headers=JUDGE_HEADERS, interactive=False, visible=can_judge)
+    judge_table = gr.Dataframe(headers=JUDGE_HEADERS, interactive=False, visible=can_judge, elem_id="rag-eval-judge")
 
     loaded = {"embedder": embedder}
 

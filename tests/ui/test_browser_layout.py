@@ -327,6 +327,11 @@ def test_each_tab_as_a_new_user_meets_it(settings, tmp_path, browser, size):
         assert not any("minimum" in t for t in toasts), toasts
         assert f"{len(QUESTIONS)} سؤالًا" in page.inner_text("#rag-eval-summary")
         assert "كم يبلغ طول نهر النيل؟" in page.inner_text("#rag-eval-results")
+        # the table reads right to left, as the app does, its rows under their headings
+        box = {t: page.locator(f"#rag-eval-results [data-testid={t}]").bounding_box()
+               for t in ("header-0", "header-1", "cell-0-0", "cell-0-1")}
+        assert box["header-0"]["x"] > box["header-1"]["x"], box
+        assert abs(box["cell-0-0"]["x"] - box["header-0"]["x"]) < 2 and abs(box["cell-0-1"]["x"] - box["header-1"]["x"]) < 2, box
         _check_layout(page, size, "evaluation-run")
 
         # Briefing ratings: build one for rating, read it, score every criterion; still no
