@@ -80,12 +80,13 @@ class LexicalIndex:
             return []
         match = " OR ".join(map(fts_phrase, terms))
         where, params = to_sql_where(filters)
-        sql = (
-            f"SELECT c.chunk_id, bm25({table}) AS s FROM {table} "
-            f"JOIN chunks c ON c.rowid = {table}.rowid "
-            + ("JOIN docs d ON d.doc_id = c.doc_id " if where else "")
-            + f"WHERE {table} MATCH ? {where} ORDER BY s LIMIT ?"
-        )
+        # Ties (equal BM25) go by rowid, so a query ranks alike whatever plan SQLite picks.
+        if where:
+            sql = (f"SELECT c.chunk_id, bm25({table}) AS s FROM {table} JOIN chunks c ON c.rowid = {table}.rowid "
+                   f"JOIN docs d ON d.doc_id = c.doc_id WHERE {table} MATCH ? {where} ORDER BY s, c.rowid LIMIT ?")
+        else:  # the k best first, then their ids: joining every match before the sort took twice as long
+            sql = (f"SELECT c.chunk_id, t.s FROM (SELECT rowid, bm25({table}) AS s FROM {table} WHERE {table} MATCH ? "
+                   "ORDER BY s, rowid LIMIT ?) t JOIN chunks c ON c.rowid = t.rowid ORDER BY t.s, t.rowid")
         try:
             rows = self._db.conn.execute(sql, [match, *params, k]).fetchall()
         except sqlite3.OperationalError as e:
