@@ -99,11 +99,10 @@ class ChromaIndex:
             self._collection.delete(where=_doc_where(doc_ids[i:i + 500]))
 
     def query(self, vector: np.ndarray, k: int, filters: Filters = Filters()) -> list[DenseHit]:
-        n = self._collection.count()
-        if n == 0:
-            return []
+        # No count() first: it cost more than the query (7.5 ms of 12 at 20k chunks), and Chroma 1.5
+        # answers an empty collection, or k above its size, with what it has.
         res = self._collection.query(
-            query_embeddings=[np.asarray(vector, dtype=np.float32)], n_results=min(k, n),
+            query_embeddings=[np.asarray(vector, dtype=np.float32)], n_results=k,
             where=to_chroma_where(filters), include=["distances"],
         )
         return [DenseHit(cid, 1.0 - float(d)) for cid, d in zip(res["ids"][0], res["distances"][0])]

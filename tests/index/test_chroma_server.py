@@ -52,6 +52,7 @@ def chroma_server(tmp_path):
 
 def test_ingest_and_search_through_a_chroma_server(chroma_server, tmp_path):
     s = load_settings(env={}, data_dir=tmp_path / "data", chroma_url=chroma_server)
+    assert Store(s, FakeEmbedder()).dense_search(FakeEmbedder().embed_query("سؤال"), 40) == []  # empty collection
     arch = make_archive(tmp_path / "arch", 4)
     r = ingest(s, [arch])
     assert r.added == 4
@@ -60,6 +61,7 @@ def test_ingest_and_search_through_a_chroma_server(chroma_server, tmp_path):
     sql_ids, chroma_ids = store.all_chunk_ids()
     assert sql_ids == chroma_ids and sql_ids
     hits = HybridRetriever(s, store).search("أمن الحدود", k=2, mode="dense")
+    assert len(store.dense_search(store.embedder.embed_query("أمن الحدود"), 500)) == len(sql_ids)  # k past the size
     assert hits and "أمن الحدود" in hits[0].chunk.title
     assert ingest(s, [arch]).chunks == 0  # incremental through the server too
 
