@@ -13,7 +13,7 @@ from collections.abc import Callable, Sequence
 
 import numpy as np
 
-QUERY_MEMORY, SENTENCE_MEMORY = 256, 8192  # sizes for an embedder: vectors of 1.5 KB, under 13 MB in all
+QUERY_MEMORY, SENTENCE_MEMORY = 256, 8192  # per embedder; at 384 dimensions ~1.5 KB a vector, ~20 MB in all
 
 
 class RecentVectors:
@@ -24,7 +24,7 @@ class RecentVectors:
         self._lock = threading.Lock()
 
     def one(self, text: str, compute: Callable[[str], np.ndarray]) -> np.ndarray:
-        """The held vector itself (read-only), so callers may compare by identity."""
+        """The held vector itself (read-only): once stored, every call gets the same array."""
         with self._lock:
             vec = self._items.get(text)
             if vec is not None:
@@ -60,7 +60,7 @@ class RecentVectors:
             self.hits += len(texts) - len(missing)
             self.misses += len(missing)
         if missing:
-            new = {t: np.array(v, dtype=np.float32) for t, v in zip(missing, compute(missing))}
+            new = {t: np.array(v, dtype=np.float32) for t, v in zip(missing, compute(missing), strict=True)}
             for v in new.values():
                 v.setflags(write=False)
             self._put(new)

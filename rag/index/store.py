@@ -239,9 +239,9 @@ class Store:
         compare analyzers on one index; a normalizer upgrade needs no re-embedding)."""
         if not force and self.manifest().get("lexical_analyzer") == analyzer:
             return
-        rows = self.db.execute(
-            'SELECT c.rowid, d.title, c.section, c.text FROM chunks c JOIN docs d ON d.doc_id = c.doc_id').fetchall()
-        with self._tx() as c:
+        with self._tx() as c:  # read inside the write: a concurrent ingest cannot leave FTS rows without chunks
+            rows = c.execute('SELECT c.rowid, d.title, c.section, c.text FROM chunks c '
+                             'JOIN docs d ON d.doc_id = c.doc_id').fetchall()
             self._lexical.clear(c)
             self._lexical.add(c, [(r[0], f"{r[1]}\n{r[2]}\n{r[3]}") for r in rows], analyzer)
             c.execute("INSERT OR REPLACE INTO meta VALUES ('lexical_analyzer', ?)", (analyzer,))
