@@ -62,8 +62,19 @@ def _docs(data_dir: Path) -> int:
         return 0
 
 
+MARKER = "bench-ingested.json"  # written by run_full when its ingest ran to the end
+
+
 def complete(data_dir: Path, src: Path) -> bool:
-    """Whether an ingest of src into data_dir ran to its end (the file is recorded only then)."""
+    """Whether an ingest of src into data_dir ran to its end. The index records a file only when
+    every record of it landed (one with failed records is retried on the next run), so a run
+    whose ingest ended with some records refused (exit 3) is known by run_full's marker."""
+    marker = Path(data_dir) / MARKER
+    try:
+        if json.loads(marker.read_text(encoding="utf-8")).get("src") == str(src.resolve()):
+            return True
+    except (OSError, ValueError, AttributeError):
+        pass
     db = Path(data_dir) / "index" / "archive.sqlite"
     if not db.is_file():
         return False
@@ -121,6 +132,9 @@ def run_full(src: Path, data_dir: Path, *, backend: str = "", device: str = "",
     print(f"ingesting {n:,} records of {src.name} into {data_dir} (real model{', ' + backend if backend else ''}"
           f"{', ' + device if device else ''}) ...", flush=True)
     res = ingest_child(src, data_dir, env=bench_env(**rag))
+    if res["exit"] in (0, 3):  # ran to the end (3: some records refused, each named in the report)
+        (Path(data_dir) / MARKER).write_text(json.dumps({"src": str(src.resolve()), "exit": res["exit"]}),
+                                             encoding="utf-8")
     docs = res.get("added", 0) + res.get("updated", 0)
     res.update(records=n, articles_per_s=docs / res["seconds"], chunks_per_s=res.get("chunks", 0) / res["seconds"],
                backend=backend or "auto", device=device or "auto", data_dir=str(data_dir))

@@ -156,8 +156,16 @@ def table(res: Path, args) -> str:
         est = (f"; the whole file (31,525) ~{f['estimated_full_s'] / 3600:.1f} h at this rate"
                if "estimated_full_s" in f else "")
         rows.append((what, f"{f['seconds'] / 60:,.1f} min: **{f['articles_per_s']:.2f} articles/s**, "
-                           f"{f['chunks_per_s']:.1f} chunks/s, {f.get('total_chunks', 0):,} chunks; peak RSS "
+                           f"{f['chunks_per_s']:.1f} chunks/s, {f.get('total_chunks', 0):,} chunks"
+                           + (f", {f['failed']} records refused (each named by line)" if f.get("failed") else "")
+                           + "; peak RSS "
                            f"**{f['peak_rss_mb'] / 1024:.2f} GB**{est}", "peak < 3 GB"))
+    if full and "reingest_unchanged" in full:
+        r = full["reingest_unchanged"]
+        rows.append(("`rag ingest` of the same file again (nothing changed)",
+                     f"{r['seconds']:.0f} s: {r.get('unchanged', 0):,} unchanged, {r.get('chunks', 0)} chunks embedded, "
+                     f"{r.get('failed', 0)} records refused again (each named by line); peak RSS "
+                     f"{r['peak_rss_mb'] / 1024:.2f} GB", ""))
     if ratio and "throughput_ratio" in ratio:
         rows.append((f"ingest throughput vs the naive LangChain pipeline, {ratio['articles']} ant5000 articles, same model",
                      f"{ratio['articles'] / ratio['ours_s']:.2f} vs {ratio['articles'] / ratio['naive_s']:.2f} "
