@@ -41,7 +41,7 @@ mark("python start + import rag.config")
 import rag.index.store, rag.retrieval.hybrid
 mark("import the index and retrieval (chromadb, datasketch)")
 import rag.answering.assistant
-mark("import the answerer (langchain_core)")
+mark("import the answerer")
 from rag.text.arabic import roots
 roots("تمهيد")
 mark("load the root stemmer (nltk)")

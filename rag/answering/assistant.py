@@ -15,8 +15,7 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
-
-from langchain_core.language_models import BaseChatModel
+from typing import TYPE_CHECKING
 
 from rag.answering.citations import verify
 from rag.answering.condense import condense_extractive, condense_with_llm
@@ -27,6 +26,9 @@ from rag.answering.question import QuestionAnalysis, analyze_question
 from rag.answering.refusal import should_refuse
 from rag.answering.weights import Models
 from rag.types import Answer, Filters, Hit
+
+if TYPE_CHECKING:
+    from langchain_core.language_models import BaseChatModel
 
 Search = Callable[[str, Filters, int], list[Hit]]
 History = Sequence[tuple[str, str]]

@@ -9,14 +9,12 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import Any
-
-from langchain_core.callbacks import CallbackManagerForLLMRun
-from langchain_core.language_models import BaseChatModel
-from langchain_core.messages import AIMessage, AIMessageChunk, BaseMessage
-from langchain_core.outputs import ChatGeneration, ChatGenerationChunk, ChatResult
+from typing import TYPE_CHECKING
 
 from rag.errors import ConfigError, LLMError, MissingExtraError
+
+if TYPE_CHECKING:  # LangChain loads only when an LLM is configured (~0.5 s of a cold start)
+    from langchain_core.language_models import BaseChatModel
 
 
 def llm_configured(settings) -> bool:
@@ -67,46 +65,9 @@ def _gguf_model(settings) -> BaseChatModel:
         llama = llama_cpp.Llama(model_path=str(settings.gguf_path), n_ctx=4096, verbose=False)
     except (ValueError, OSError) as e:
         raise LLMError(f"cannot load GGUF model {settings.gguf_path}: {e}; check RAG_GGUF_PATH") from e
+    from rag.answering.gguf import GGUFChatModel
+
     return GGUFChatModel(llama=llama, temperature=settings.llm_temperature)
-
-
-class GGUFChatModel(BaseChatModel):
-    """A LangChain chat model over a llama_cpp.Llama (or anything with create_chat_completion)."""
-
-    llama: Any
-    temperature: float = 0.1
-    max_tokens: int = 512
-
-    @property
-    def _llm_type(self) -> str:
-        return "llama-cpp-gguf"
-
-    def _payload(self, messages: list[BaseMessage]) -> list[dict]:
-        roles = {"human": "user", "ai": "assistant", "system": "system"}
-        return [{"role": roles.get(m.type, "user"), "content": m.text} for m in messages]
-
-    def _generate(self, messages: list[BaseMessage], stop: list[str] | None = None,
-                  run_manager: CallbackManagerForLLMRun | None = None, **kwargs: Any) -> ChatResult:
-        out = self.llama.create_chat_completion(
-            messages=self._payload(messages), temperature=self.temperature,
-            max_tokens=self.max_tokens, stop=stop,
-        )
-        text = out["choices"][0]["message"].get("content") or ""
-        return ChatResult(generations=[ChatGeneration(message=AIMessage(content=text))])
-
-    def _stream(self, messages: list[BaseMessage], stop: list[str] | None = None,
-                run_manager: CallbackManagerForLLMRun | None = None,
-                **kwargs: Any) -> Iterator[ChatGenerationChunk]:
-        for part in self.llama.create_chat_completion(
-            messages=self._payload(messages), temperature=self.temperature,
-            max_tokens=self.max_tokens, stop=stop, stream=True,
-        ):
-            delta = part["choices"][0].get("delta", {}).get("content") or ""
-            if delta:
-                chunk = ChatGenerationChunk(message=AIMessageChunk(content=delta))
-                if run_manager:
-                    run_manager.on_llm_new_token(delta, chunk=chunk)
-                yield chunk
 
 
 @contextmanager

@@ -24,7 +24,6 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-from langchain_core.embeddings import Embeddings
 
 from rag.config import DEFAULT_MODEL, Settings
 from rag.errors import ConfigError, ModelUnavailableError
@@ -259,21 +258,12 @@ def get_embedder(settings: Settings):
     return SentenceTransformerEmbedder(settings)
 
 
-class LangChainEmbeddings(Embeddings):
-    """Hands our embedder (prompts included) to LangChain components such as langchain_chroma,
-    so Chroma never falls back to its own English-only default embedder."""
+def langchain_embeddings(embedder: Any):
+    """Our embedder (prompts included) as a LangChain Embeddings (rag.index.langchain_adapter).
+    LangChain is imported only here: the extractive path never needs it, and it cost ~0.5 s of
+    every cold start."""
+    from rag.index.langchain_adapter import LangChainEmbeddings
 
-    def __init__(self, embedder: Any):
-        self.embedder = embedder
-
-    def embed_documents(self, texts: list[str]) -> list[list[float]]:
-        return self.embedder.embed_documents(texts).tolist()
-
-    def embed_query(self, text: str) -> list[float]:
-        return self.embedder.embed_query(text).tolist()
-
-
-def langchain_embeddings(embedder: Any) -> Embeddings:
     return LangChainEmbeddings(embedder)
 
 

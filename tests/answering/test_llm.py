@@ -7,7 +7,8 @@ import socket
 import pytest
 
 from rag.answering.assistant import Assistant
-from rag.answering.llm import GGUFChatModel, get_chat_model
+from rag.answering.gguf import GGUFChatModel
+from rag.answering.llm import get_chat_model
 from rag.answering.prompts import PASSAGES_CLOSE, PASSAGES_OPEN
 from rag.errors import ConfigError, LLMError, MissingExtraError
 from rag.types import Answer
