@@ -59,7 +59,7 @@ def collect(data_dir: Path, reader_dir: str, sets: Sequence[str], half: str = "t
         data[name] = [{"passage": {p: bool(hits) and gold(reader_rerank(asked, hits, reader, p)[0]) for p in PRIORS},
                        "sentence": {}} for q, asked, hits, gold in runs[name]]
         log(f"{name}: {len(data[name])} questions, passages done")
-    fitted = max(PRIORS, key=lambda p: (sum(recall(data[s], p) for s in sets), -abs(p - 1)))
+    fitted = best_prior(data, sets)
     for name in sets:
         for row, (q, asked, hits, gold) in zip(data[name], runs[name]):
             for prior in {fitted, PRIORS[-1]}:
@@ -87,8 +87,13 @@ def sentence_figure(rows, prior, w) -> tuple[float, float]:
     return (sum(r["sentence"][prior][w][0] for r in rows) / n, sum(r["sentence"][prior][w][1] for r in rows) / n)
 
 
+def best_prior(data: dict, sets: Sequence[str]) -> float:
+    """The passage prior with the best recall@1 summed over `sets` (ties: the one nearest 1)."""
+    return max(PRIORS, key=lambda p: (sum(recall(data[s], p) for s in sets), -abs(p - 1)))
+
+
 def choose(data: dict, sets: Sequence[str]) -> tuple[float, float]:
-    prior = max(PRIORS, key=lambda p: (sum(recall(data[s], p) for s in sets), -abs(p - 1)))
+    prior = best_prior(data, sets)
     if prior not in data[sets[0]][0]["sentence"]:  # sentences were read at the all-sets prior only
         prior = next(iter(p for p in data[sets[0]][0]["sentence"] if p != PRIORS[-1]), PRIORS[-1])
     weight = max(WEIGHTS, key=lambda w: (sum(sentence_figure(data[s], prior, w)[0] for s in sets),

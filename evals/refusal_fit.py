@@ -60,10 +60,10 @@ def _arabic(q) -> bool:
 def collect(args) -> int:
     from rag.index.embeddings import get_embedder
 
-    settings = load_settings(data_dir=args.data_dir, reader="builtin" if getattr(args, "reader", False) else None)
+    settings = load_settings(data_dir=args.data_dir, reader="builtin" if args.reader else None)
     embedder = get_embedder(settings)
     reader = None
-    if getattr(args, "reader", False):
+    if args.reader:
         from rag.index.reader import get_reader
 
         reader = get_reader(settings)

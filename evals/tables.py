@@ -117,7 +117,8 @@ def loso_table(settings, features: Path, limit: int | None) -> list[str]:
     from rag.answering import weights
 
     if not features.is_file():
-        refusal_fit.collect(argparse.Namespace(data_dir=Path(settings.data_dir), out=features, limit=limit, sets=None))
+        refusal_fit.collect(argparse.Namespace(data_dir=Path(settings.data_dir), out=features, limit=limit, sets=None,
+                                                reader=False))
     rows = refusal_fit.load_rows(features)
     names = list(weights.load().refusal["dense"].features)
     res = refusal_fit.evaluate(rows, names, 0.08)

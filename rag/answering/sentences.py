@@ -148,10 +148,10 @@ def first_stage(cands: Sequence[Sentence], X: np.ndarray, weights: Sequence[floa
 
 
 def rerank(ranked: Sequence[tuple[float, Sentence]], cos: np.ndarray, weights: Sequence[float]) -> Ranked:
-    """The second stage over the first stage's ranking, `cos` the cosines of its head
-    (RERANK_SENTENCES). The rest are scored as if their cosine were the head's lowest, so they
-    stay below the head, in their first-stage order."""
-    head, tail = ranked[:RERANK_SENTENCES], ranked[RERANK_SENTENCES:]
+    """The second stage over the first stage's ranking, `cos` the scores of its head (the first
+    len(cos); the e5 cosines of RERANK_SENTENCES). The rest are scored as if their cosine were the
+    head's lowest, so they stay below the head, in their first-stage order."""
+    head, tail = ranked[:len(cos)], ranked[len(cos):]
     a, b = weights
     out = sorted(((a * score + b * c, s) for (score, s), c in zip(head, cos.tolist())), key=lambda p: -p[0])
     floor = b * float(cos.min())
@@ -161,12 +161,7 @@ def rerank(ranked: Sequence[tuple[float, Sentence]], cos: np.ndarray, weights: S
 def with_reader(ranked: Sequence[tuple[float, Sentence]], scores: Sequence[float], weight: float) -> Ranked:
     """The ranking with the reader's scores of its head (the first len(scores)) added, times
     `weight`; the rest keep their order below, scored as if the reader gave them the head's lowest."""
-    if not len(scores):
-        return list(ranked)
-    head, tail = ranked[:len(scores)], ranked[len(scores):]
-    out = sorted(((score + weight * r, s) for (score, s), r in zip(head, scores)), key=lambda p: -p[0])
-    floor = weight * min(scores)
-    return out + [(score + floor, s) for score, s in tail]
+    return rerank(ranked, np.asarray(scores, dtype=float), (1.0, weight)) if len(scores) else list(ranked)
 
 
 def rank_by_cosine(cands: Sequence[Sentence], cos: np.ndarray | None) -> Ranked:

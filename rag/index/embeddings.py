@@ -172,21 +172,14 @@ class OnnxEncoder:
         from tokenizers import Tokenizer
 
         try:
-            import onnxruntime as ort
+            import onnxruntime  # noqa: F401  (a clear message before any work)
         except ImportError as e:
             raise ModelUnavailableError("the onnx embedding backends need onnxruntime: pip install onnxruntime==1.32.0 "
                                         "(or set RAG_EMBEDDING_BACKEND=torch)") from e
         path = folder / file_name
         if not path.is_file():
             raise ModelUnavailableError(f"{path} is missing; {_FIX}")
-        opts = ort.SessionOptions()
-        opts.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
-        opts.intra_op_num_threads = _cpus()  # every core we may use (ORT's default is physical cores)
-        opts.inter_op_num_threads = 1
-        try:
-            self.session = ort.InferenceSession(str(path), opts, providers=["CPUExecutionProvider"])
-        except Exception as e:  # library edge: corrupt or foreign file
-            raise ModelUnavailableError(f"cannot load {path} ({e}); {_FIX}") from e
+        self.session = cpu_session(path, _FIX)
         self.inputs = {i.name for i in self.session.get_inputs()}
         self.tokenizer = Tokenizer.from_file(str(folder / "tokenizer.json"))
         self.tokenizer.no_padding()
@@ -232,6 +225,21 @@ def length_batches(lengths: Sequence[int], batch_size: int, min_share: float = 0
         else:
             out.append([i])
     return out
+
+
+def cpu_session(path: Path, fix: str, what: str = ""):
+    """An ONNX Runtime CPU session over `path`, every core we may use (ORT's default counts
+    physical cores); a file it cannot load is a ModelUnavailableError naming `fix`."""
+    import onnxruntime as ort
+
+    opts = ort.SessionOptions()
+    opts.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+    opts.intra_op_num_threads = _cpus()
+    opts.inter_op_num_threads = 1
+    try:
+        return ort.InferenceSession(str(path), opts, providers=["CPUExecutionProvider"])
+    except Exception as e:  # library edge: corrupt or foreign file
+        raise ModelUnavailableError(f"cannot load {what}{path} ({e}); {fix}") from e
 
 
 def _cpus() -> int:

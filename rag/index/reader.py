@@ -80,11 +80,13 @@ def read_info(directory: Path = PACKAGED) -> dict:
 # --- tokens ------------------------------------------------------------------------------
 
 def load_tokenizer(base: Path):
-    from tokenizers import Tokenizer
+    """The base model's tokenizer, untruncated and unpadded (pair_ids cuts the pairs itself)."""
+    from rag.index.embeddings import _fast_tokenizer
 
-    tok = Tokenizer.from_file(str(Path(base) / "tokenizer.json"))
-    tok.no_truncation()
-    tok.no_padding()
+    tok = _fast_tokenizer(str(base))
+    if tok is None:
+        raise ModelUnavailableError(f"{Path(base) / 'tokenizer.json'} is missing; prepare the model with "
+                                    "`rag prepare-model`, or set RAG_READER=off")
     return tok
 
 
@@ -325,25 +327,17 @@ class BuiltinReader:
 
     def __init__(self, settings: Settings, directory: Path = PACKAGED, base: Path | None = None):
         try:
-            import onnxruntime as ort
+            import onnxruntime  # noqa: F401  (a clear message before any work)
         except ImportError as e:
             raise ModelUnavailableError("the reader needs onnxruntime: pip install onnxruntime==1.32.0 "
                                         "(or set RAG_READER=off)") from e
-        from rag.index.embeddings import _cpus
+        from rag.index.embeddings import cpu_session
 
         self.info = read_info(directory)
         self.spec = ReaderSpec.from_info(self.info)
         base = Path(base) if base is not None else base_folder(settings)
         path = build_onnx(settings, directory, base)
-        opts = ort.SessionOptions()
-        opts.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
-        opts.intra_op_num_threads = _cpus()
-        opts.inter_op_num_threads = 1
-        try:
-            self.session = ort.InferenceSession(str(path), opts, providers=["CPUExecutionProvider"])
-        except Exception as e:  # library edge: corrupt file
-            raise ModelUnavailableError(f"cannot load the reader {path} ({e}); delete it to rebuild, "
-                                        "or set RAG_READER=off") from e
+        self.session = cpu_session(path, "delete it to rebuild, or set RAG_READER=off", what="the reader ")
         self.tokenizer = load_tokenizer(base)
         combine = self.info.get("combine", {})
         # How the pipeline weighs the scores (fitted on tune halves by evals.fit_reader).
