@@ -77,6 +77,18 @@ class StateCache:
         return torch.from_numpy(x), torch.from_numpy(m)
 
 
+def lower_export_path(base: Path, spec: ReaderSpec, work: Path) -> Path:
+    """Where the frozen layers' export is cached: keyed by the base folder, its config and its
+    PREPARED.json fingerprint (a re-prepared base gets a new export, as the reader's build key does)."""
+    from rag.index.model_prep import MARKER
+
+    marker = Path(base) / MARKER
+    fingerprint = marker.read_text() if marker.is_file() else ""
+    key = hashlib.sha256(f"{Path(base).resolve()}|{(Path(base) / 'config.json').read_text()}|{fingerprint}".encode()
+                         ).hexdigest()[:8]
+    return work / f"lower-{spec.frozen_layers}-{key}.onnx"
+
+
 def lower_states(base: Path, spec: ReaderSpec, seqs: list[list[int]], work: Path, batch: int = 64,
                  log=print) -> StateCache:
     """Run the frozen layers over `seqs` with ONNX Runtime (exported once into `work`)."""
@@ -84,8 +96,7 @@ def lower_states(base: Path, spec: ReaderSpec, seqs: list[list[int]], work: Path
 
     from rag.index.model_prep import last_hidden
 
-    key = hashlib.sha256(f"{Path(base).resolve()}|{(Path(base) / 'config.json').read_text()}".encode()).hexdigest()[:8]
-    path = work / f"lower-{spec.frozen_layers}-{key}.onnx"
+    path = lower_export_path(base, spec, work)
     if not path.is_file():
         export_onnx(last_hidden(lower_model(base, spec)), path, output="states")
     opts = ort.SessionOptions()

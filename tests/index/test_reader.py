@@ -77,6 +77,21 @@ def test_training_writes_fp16_weights_and_provenance(trained):
     assert weights["head.weight"].shape == (1, 32) and all(v.dtype == np.float16 for v in weights.values())
 
 
+def test_the_frozen_layers_export_is_redone_for_a_re_prepared_base(tmp_path):
+    """The training cache of the frozen layers is keyed by the base's PREPARED.json too."""
+    from evals.train_reader import lower_export_path
+
+    base = tmp_path / "base"
+    base.mkdir()
+    (base / "config.json").write_text("{}")
+    (base / "PREPARED.json").write_text(json.dumps({"converter": 1}))
+    spec = R.ReaderSpec()
+    first = lower_export_path(base, spec, tmp_path)
+    assert lower_export_path(base, spec, tmp_path) == first
+    (base / "PREPARED.json").write_text(json.dumps({"converter": 2}))
+    assert lower_export_path(base, spec, tmp_path) != first
+
+
 def test_training_refuses_check_half_groups(tmp_path):
     from evals import train_reader
 
