@@ -131,7 +131,8 @@ def briefing_rating_section(store: BriefingRatingStore, settings, rater: gr.Text
         refresh = gr.Button("حدّث القائمة", scale=0, min_width=100, elem_id="rag-brate-refresh")
     view = gr.HTML(briefing_view(store, None), elem_id="rag-brate-view")
     with gr.Row():
-        radios = [gr.Radio([1, 2, 3, 4, 5], label=CRITERION_LABELS[c], min_width=150, elem_id=f"rag-brate-{c}")
+        radios = [gr.Radio([1, 2, 3, 4, 5], label=CRITERION_LABELS[c], min_width=200, rtl=True, elem_id=f"rag-brate-{c}",
+                           elem_classes=["rag-scale"])
                   for c in CRITERIA]
     comment = gr.Textbox(label="تعليق على الموجز (اختياري)", lines=2, rtl=True, elem_id="rag-brate-comment")
     save = gr.Button("احفظ تقييم الموجز", variant="primary", elem_id="rag-brate-save")

@@ -287,12 +287,14 @@ def evaluation_tab(settings: Settings, rating_store_path: str | Path | None = No
 
     gr.Markdown("### تقييم الإجابات", rtl=True)
     with gr.Row():
-        rater = gr.Textbox(label="اسمك", scale=1, min_width=140, elem_id="rag-eval-rater")
+        rater = gr.Textbox(label="اسمك", scale=1, min_width=140, rtl=True, elem_id="rag-eval-rater")
         item = gr.Dropdown(choices=[], label="الإجابة (من آخر تشغيل أو من تقييمات المحادثة)", scale=3, min_width=200)
         refresh = gr.Button("حدّث القائمة", scale=0, min_width=100)
     shown = gr.Markdown(item_markdown(None), rtl=True)
     with gr.Row():
-        radios = [gr.Radio([1, 2, 3, 4, 5], label=CRITERION_LABELS[c], min_width=150) for c in CRITERIA]
+        radios = [gr.Radio([1, 2, 3, 4, 5], label=CRITERION_LABELS[c], min_width=200, rtl=True, elem_id=f"rag-rate-{c}",
+                           elem_classes=["rag-scale"])
+                  for c in CRITERIA]
     comment = gr.Textbox(label="تعليق", lines=2, rtl=True)
     save = gr.Button("احفظ التقييم", variant="primary")
     status = gr.Markdown(rtl=True)

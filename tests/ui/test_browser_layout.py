@@ -340,6 +340,12 @@ def test_each_tab_as_a_new_user_meets_it(settings, tmp_path, browser, size):
         page.click("#rag-brate-make")
         page.wait_for_selector("#rag-brate-view iframe.rag-brief-frame", timeout=60_000)
         page.fill("#rag-eval-rater textarea, #rag-eval-rater input", "مقيّمة")  # no login here: free text
+        # the 1-5 scales read right to left like the form around them: 1 at the right
+        for scale in ("#rag-rate-correct", "#rag-brate-on_topic"):
+            assert page.locator(scale).evaluate("e => getComputedStyle(e).direction") == "rtl", scale
+            box = {n: page.locator(f"{scale} input[value='{n}']").bounding_box() for n in "15"}
+            one_line = abs(box["1"]["y"] - box["5"]["y"]) < 5
+            assert one_line and box["1"]["x"] > box["5"]["x"], (scale, box)  # not "1 2 3 4" with a lone "5" below
         for c in ("on_topic", "right_heading", "coverage", "citations", "readability"):
             page.locator(f"#rag-brate-{c} label").filter(has_text="4").first.click()
         page.click("#rag-brate-save")
