@@ -140,6 +140,21 @@ def evaluate(rows: Sequence[dict], names: Sequence[str], max_answerable: float) 
     return out | {"weights": w, "bias": b}
 
 
+def per_set_thresholds(rows: Sequence[dict], names: Sequence[str], max_answerable: float) -> dict:
+    """The rule fitted on all tune halves, each set then cut at its own tune half's threshold
+    (within the budget), measured on its check half: the most that calibrating only the
+    threshold per archive could give, were each set an archive of its own."""
+    tune = [r for r in rows if r["split"] == "tune"]
+    w, b, _ = fit_on(tune, names, max_answerable)
+    out = {}
+    for s in sorted({r["set"] for r in rows}):
+        X, y = _matrix([r for r in tune if r["set"] == s], names)
+        t = choose_threshold([(_sigmoid(X @ w + b), y)], max_answerable)
+        Xc, yc = _matrix([r for r in rows if r["set"] == s and r["split"] == "check"], names)
+        out[s] = {"threshold": t, "check": figures(_sigmoid(Xc @ w + b), yc, t)}
+    return out
+
+
 def fit(args) -> int:
     rows = load_rows(args.features_file)
     names = args.features or list(weights.load().refusal["dense"].features)
@@ -158,6 +173,11 @@ def fit(args) -> int:
         print(f"{s:6} {c['unanswerable_refused']!s:>22} {c['answerable_refused']!s:>19} "
               f"{lo['unanswerable_refused']!s:>13} {lo['answerable_refused']!s:>6}")
     print("weights:", {n: round(float(v), 3) for n, v in zip(names, res["weights"])}, "bias:", round(res["bias"], 3))
+    print("the same rule, each set cut at its own tune half's threshold (what a per-archive threshold could give):")
+    for s, f in per_set_thresholds(rows, names, args.max_answerable).items():
+        c = f["check"]
+        print(f"{s:6} threshold {f['threshold']:.2f}: check unans. refused {c['unanswerable_refused']!s}, "
+              f"answerable refused {c['answerable_refused']!s}")
     target = args.out or (weights.PACKAGED if args.write else None)
     if target is None:
         print("not written: --write (packaged weights) or --out DIR writes the rule")
