@@ -140,12 +140,14 @@ def evaluate(rows: Sequence[dict], names: Sequence[str], max_answerable: float) 
     return out | {"weights": w, "bias": b}
 
 
-def per_set_thresholds(rows: Sequence[dict], names: Sequence[str], max_answerable: float) -> dict:
-    """The rule fitted on all tune halves, each set then cut at its own tune half's threshold
-    (within the budget), measured on its check half: the most that calibrating only the
-    threshold per archive could give, were each set an archive of its own."""
+def per_set_thresholds(rows: Sequence[dict], names: Sequence[str], max_answerable: float,
+                       fitted: dict | None = None) -> dict:
+    """The rule fitted on all tune halves (`fitted`: evaluate's result, else fitted here), each
+    set then cut at its own tune half's threshold (within the budget), measured on its check
+    half: the most that calibrating only the threshold per archive could give, were each set an
+    archive of its own."""
     tune = [r for r in rows if r["split"] == "tune"]
-    w, b, _ = fit_on(tune, names, max_answerable)
+    w, b = (fitted["weights"], fitted["bias"]) if fitted else fit_on(tune, names, max_answerable)[:2]
     out = {}
     for s in sorted({r["set"] for r in rows}):
         X, y = _matrix([r for r in tune if r["set"] == s], names)
@@ -174,7 +176,7 @@ def fit(args) -> int:
               f"{lo['unanswerable_refused']!s:>13} {lo['answerable_refused']!s:>6}")
     print("weights:", {n: round(float(v), 3) for n, v in zip(names, res["weights"])}, "bias:", round(res["bias"], 3))
     print("the same rule, each set cut at its own tune half's threshold (what a per-archive threshold could give):")
-    for s, f in per_set_thresholds(rows, names, args.max_answerable).items():
+    for s, f in per_set_thresholds(rows, names, args.max_answerable, res).items():
         c = f["check"]
         print(f"{s:6} threshold {f['threshold']:.2f}: check unans. refused {c['unanswerable_refused']!s}, "
               f"answerable refused {c['answerable_refused']!s}")

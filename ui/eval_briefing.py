@@ -114,6 +114,13 @@ def visible_ratings(store: BriefingRatingStore, login: str = "", role: str = "ad
 
 # --- layout -------------------------------------------------------------------------------
 
+def rating_scales(criteria: Sequence[str], labels: dict[str, str], id_prefix: str) -> list[gr.Radio]:
+    """One 1-5 scale per criterion, right to left like the form (1 at the right), its five options
+    compact enough for one line (app.css .rag-scale); element ids id_prefix + criterion."""
+    return [gr.Radio([1, 2, 3, 4, 5], label=labels[c], min_width=200, rtl=True, elem_id=f"{id_prefix}{c}",
+                     elem_classes=["rag-scale"]) for c in criteria]
+
+
 def briefing_rating_section(store: BriefingRatingStore, settings, rater: gr.Textbox,
                             viewer: Callable, search: Callable | None = None, llm: Any = None) -> tuple:
     """Lay out the section inside the Evaluation tab; `rater` is the tab's rater field (the
@@ -131,9 +138,7 @@ def briefing_rating_section(store: BriefingRatingStore, settings, rater: gr.Text
         refresh = gr.Button("حدّث القائمة", scale=0, min_width=100, elem_id="rag-brate-refresh")
     view = gr.HTML(briefing_view(store, None), elem_id="rag-brate-view")
     with gr.Row():
-        radios = [gr.Radio([1, 2, 3, 4, 5], label=CRITERION_LABELS[c], min_width=200, rtl=True, elem_id=f"rag-brate-{c}",
-                           elem_classes=["rag-scale"])
-                  for c in CRITERIA]
+        radios = rating_scales(CRITERIA, CRITERION_LABELS, "rag-brate-")
     comment = gr.Textbox(label="تعليق على الموجز (اختياري)", lines=2, rtl=True, elem_id="rag-brate-comment")
     save = gr.Button("احفظ تقييم الموجز", variant="primary", elem_id="rag-brate-save")
     status = gr.Markdown(rtl=True, elem_id="rag-brate-status")

@@ -35,7 +35,7 @@ from evals.run import EvalRun, run_eval
 from rag.config import Settings
 from rag.errors import RagError
 from ui.auth import can, denied, parse_users, role_of
-from ui.eval_briefing import briefing_rating_section
+from ui.eval_briefing import briefing_rating_section, rating_scales
 from ui.eval_judge import (  # noqa: F401  (re-exported: the tab's judge functions)
     JUDGE_SYSTEM,
     judge_agreement,
@@ -292,9 +292,7 @@ def evaluation_tab(settings: Settings, rating_store_path: str | Path | None = No
         refresh = gr.Button("حدّث القائمة", scale=0, min_width=100)
     shown = gr.Markdown(item_markdown(None), rtl=True)
     with gr.Row():
-        radios = [gr.Radio([1, 2, 3, 4, 5], label=CRITERION_LABELS[c], min_width=200, rtl=True, elem_id=f"rag-rate-{c}",
-                           elem_classes=["rag-scale"])
-                  for c in CRITERIA]
+        radios = rating_scales(CRITERIA, CRITERION_LABELS, "rag-rate-")
     comment = gr.Textbox(label="تعليق", lines=2, rtl=True)
     save = gr.Button("احفظ التقييم", variant="primary")
     status = gr.Markdown(rtl=True)
