@@ -97,6 +97,7 @@ def _run(settings, paths, *, prune, rebuild, embedder, store, progress, show_pro
     store = store or Store(settings, embedder, rebuild=rebuild)
     store.check_manifest(store.expected_manifest(), writing=True)
     store.index_sentences()  # an index from before the sentence index (rag.index.boilerplate)
+    store.index_clusters()  # ... or from before wire-copy clusters (rag.index.cluster)
     report = IngestReport()
 
     files: list[tuple[Path, str]] = []  # (file, its name relative to what was ingested)

@@ -8,6 +8,8 @@ import sqlite3
 import threading
 from pathlib import Path
 
+DB_FILE = "archive.sqlite"  # in the index dir, beside the Chroma folder
+
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS files (path TEXT PRIMARY KEY, size INTEGER, mtime_ns INTEGER, sha256 TEXT);

@@ -26,7 +26,7 @@ from rag.index import manifest as manifest_
 from rag.index.chroma import ChromaIndex, DenseHit
 from rag.index.cluster import ClusterDoc, Clusterer
 from rag.index.lexical import LexicalIndex
-from rag.index.sqlite import Database, Transaction
+from rag.index.sqlite import DB_FILE, Database, Transaction
 from rag.text.arabic import NORMALIZER_VERSION
 from rag.types import Chunk, DocInfo, Filters, Hit, SourceDoc
 
@@ -41,7 +41,7 @@ class Store:
         self.embedder = embedder
         self.dir = Path(settings.index_dir)
         self.dir.mkdir(parents=True, exist_ok=True)
-        self._sql = Database(self.dir / "archive.sqlite")
+        self._sql = Database(self.dir / DB_FILE)
         self._dense = ChromaIndex(settings.chroma_url, self.dir / "chroma", settings.collection,
                                   rebuild=rebuild)
         if rebuild:
@@ -195,6 +195,19 @@ class Store:
         self._boilerplate.clear()
         return len(texts)
 
+    def index_clusters(self) -> int:
+        """Cluster the documents the wire-copy clusters lack (an index older than clustering, or
+        new parameters in cluster.json) now, not at the next write: an archive re-ingested
+        unchanged never writes, and its search would fold no copies. Returns documents clustered."""
+        with self._tx() as c:
+            stale = self._clusters.stored_params(c) != self._clusters.params.key()
+            if not stale and not c.execute("SELECT 1 FROM docs d LEFT JOIN doc_clusters k ON k.doc_id = d.doc_id "
+                                           "WHERE k.doc_id IS NULL LIMIT 1").fetchone():
+                return 0
+            n = self._cluster_docs(c, [])
+            self._bump_generation(c)
+            return n
+
     def mark_boilerplate(self, hits: Sequence[Hit]) -> list[Hit]:
         """The hits with each chunk's boilerplate sentences (rag.index.boilerplate) named."""
         keyed = [boilerplate.keys_of([h.chunk.text]) for h in hits]
@@ -203,7 +216,7 @@ class Store:
                     h.chunk, boilerplate=tuple(boilerplate.normal_form(s) for k, s in ks.items() if k in bad)))
                 if bad & ks.keys() else h for h, ks in zip(hits, keyed)]
 
-    def _cluster_docs(self, c: sqlite3.Connection, docs: list[ClusterDoc]) -> None:
+    def _cluster_docs(self, c: sqlite3.Connection, docs: list[ClusterDoc]) -> int:
         """Cluster the written docs; first (re)cluster docs the clusters lack (an index older than
         clustering, or new parameters in cluster.json), from their stored chunk texts."""
         if self._clusters.stored_params(c) != self._clusters.params.key():
@@ -215,6 +228,7 @@ class Store:
         backfill = [_cluster_doc(r[0], r[1] or "", r[2] or "", r[3] or "", [t for (t,) in c.execute(
             "SELECT text FROM chunks WHERE doc_id=? ORDER BY ordinal", (r[0],))]) for r in missing]
         self._clusters.assign(c, backfill + docs)
+        return len(backfill) + len(docs)
 
     def _delete_docs_sql(self, c: sqlite3.Connection, doc_ids: list[str]) -> int:
         n = 0

@@ -134,6 +134,34 @@ def test_an_index_older_than_clustering_is_backfilled_on_the_next_write(store):
     assert set(clusters(reopened)) == {"dam", "drought", "dam-copy"} and same(reopened, "dam", "dam-copy")
 
 
+def test_an_unclustered_index_reingested_unchanged_is_clustered_then(tmp_path):
+    """No write happens when nothing changed, so the backfill cannot wait for one (the eval
+    indexes built before clustering were searched without their copies folded)."""
+    folder = tmp_path / "articles"
+    folder.mkdir()
+    for name, text in (("dam", DAM), ("dam-copy", DAM_COPY), ("drought", DROUGHT)):
+        (folder / f"{name}.txt").write_text(text, encoding="utf-8")
+    settings = load_settings(env={}, data_dir=tmp_path / "data", model_dir=tmp_path / "models")
+    store = Store(settings, FakeEmbedder())
+    run_ingest(settings, [folder], store=store, embedder=store.embedder)
+    groups = _partition(store)
+    assert sorted(map(len, groups)) == [1, 2]  # the dam story and its copy, the drought alone
+    with store._sql.tx() as c:  # as an index built before clustering existed
+        c.execute("DELETE FROM doc_clusters")
+        c.execute("DELETE FROM clusters")
+        c.execute("DELETE FROM meta WHERE key IN ('cluster_params', 'cluster_generation')")
+    again = run_ingest(settings, [folder], store=store, embedder=store.embedder)
+    assert again.unchanged == 3 and _partition(store) == groups
+    assert store.index_clusters() == 0  # once
+
+
+def _partition(store) -> set[frozenset[str]]:
+    by: dict[str, set[str]] = {}
+    for doc_id, cluster_id in clusters(store).items():
+        by.setdefault(cluster_id, set()).add(doc_id)
+    return {frozenset(v) for v in by.values()}
+
+
 def test_reingest_is_a_noop(tmp_path):
     folder = tmp_path / "articles"
     folder.mkdir()
