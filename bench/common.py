@@ -103,12 +103,13 @@ def chroma_server(path: Path, log: Path) -> Iterator[tuple[str, subprocess.Popen
 
 
 @contextlib.contextmanager
-def embedding_server(log: Path, fake: bool = False) -> Iterator[tuple[str, subprocess.Popen]]:
-    """tests/embedding_server.py serving the real offline model on a free loopback port."""
+def embedding_server(log: Path, data_dir: Path, fake: bool = False) -> Iterator[tuple[str, subprocess.Popen]]:
+    """tests/embedding_server.py serving the real offline model on a free loopback port, with the
+    vectors (int8 or fp32) of data_dir's index, or the default's for a new one."""
     port = free_port()
     with open(log, "ab") as out:
         proc = subprocess.Popen([sys.executable, "-m", "tests.embedding_server", "--port", str(port),
-                                 *(["--fake"] if fake else [])], cwd=ROOT, env=bench_env(),
+                                 "--data-dir", str(data_dir), *(["--fake"] if fake else [])], cwd=ROOT, env=bench_env(),
                                 stdout=out, stderr=subprocess.STDOUT)
     try:
         wait_port(port, proc, 180, "the embedding server")

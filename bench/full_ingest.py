@@ -18,6 +18,7 @@ import time
 from pathlib import Path
 
 from bench.common import NEWS_QUESTIONS, ROOT, bench_env, rag_cmd
+from rag.index.manifest import recorded
 
 FULL_RECORDS = 31525
 
@@ -137,7 +138,8 @@ def run_full(src: Path, data_dir: Path, *, backend: str = "", device: str = "",
                                              encoding="utf-8")
     docs = res.get("added", 0) + res.get("updated", 0)
     res.update(records=n, articles_per_s=docs / res["seconds"], chunks_per_s=res.get("chunks", 0) / res["seconds"],
-               backend=backend or "auto", device=device or "auto", data_dir=str(data_dir))
+               backend=backend or "auto", device=device or "auto", data_dir=str(data_dir),
+               embedding_model=recorded(Path(data_dir) / "index").get("embedding_model", ""))
     if n < FULL_RECORDS:
         res["estimated_full_s"] = FULL_RECORDS / max(res["articles_per_s"], 1e-9)
     print(f"  {docs:,} articles, {res.get('chunks', 0):,} chunks in {res['seconds']:.0f} s: "
@@ -148,19 +150,22 @@ def run_full(src: Path, data_dir: Path, *, backend: str = "", device: str = "",
     return res
 
 
-def resume_check(src: Path, clean_dir: Path, resumed_dir: Path, *, seed: int | None = None, queries: int = 50) -> dict:
-    """Figure 1, resumability: killed at a random point, re-run, compared with the clean run."""
+def resume_check(src: Path, clean_dir: Path, resumed_dir: Path, *, seed: int | None = None, queries: int = 50,
+                 backend: str = "", device: str = "") -> dict:
+    """Figure 1, resumability: killed at a random point, re-run, compared with the clean run
+    (both runs with the clean run's backend and device settings)."""
+    env = bench_env(RAG_EMBEDDING_BACKEND=backend, RAG_DEVICE=device)
     rng = random.Random(seed)
     n = count_records(src)
     share = rng.uniform(0.1, 0.9)
     target, delay = max(1, int(n * share)), rng.uniform(0.0, 3.0)
     print(f"resume check: ingest killed once {target:,} of {n:,} documents have landed (+{delay:.1f} s), then re-run",
           flush=True)
-    first = ingest_child(src, resumed_dir, kill_at_docs=target, kill_delay_s=delay)
+    first = ingest_child(src, resumed_dir, env=env, kill_at_docs=target, kill_delay_s=delay)
     if not first.get("killed"):
         print("  the ingest ended before the kill point (documents land a batch at a time): use more records",
               flush=True)
-    second = ingest_child(src, resumed_dir)
+    second = ingest_child(src, resumed_dir, env=env)
     cmp = compare(clean_dir, resumed_dir, queries)
     res = {"records": n, "kill_share": share, "first": first, "rerun": second, **cmp}
     print(f"  killed with {first.get('documents_when_killed')} documents in; the re-run added {second.get('added')} "

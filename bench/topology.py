@@ -8,7 +8,7 @@ issue "The full archive" and writes the table the README's "Topology" section sh
 Steps (--steps picks some; each writes its JSON under --results, and the table is rendered
 from whatever JSON is there, so a step can be re-run alone):
   ingest      bench/ingest_bench.py: the --ratio-articles (500) ant5000 ratio against the naive
-              LangChain pipeline, then the 31k JSONL (or its first --limit records) into DIR with
+              LangChain pipeline (the default backend, then onnx-int8), then the 31k JSONL (or its first --limit records) into DIR with
               the real model (skipped when DIR already holds it; --redo-ingest), and the
               kill-and-resume check: a second ingest into a temp dir, compared with DIR
   query       bench/query_bench.py over DIR: --queries (200) news questions warm, --cold (3) starts
@@ -39,13 +39,14 @@ STEPS = ("ingest", "query", "concurrent", "chroma", "embedding")
 BEGIN, END = "<!-- topology-figures:begin -->", "<!-- topology-figures:end -->"
 
 
-def bench(script: str, *args: str, log: Path) -> int:
-    """Run bench/<script> as its own process, its output both here and in the log."""
+def bench(script: str, *args: str, log: Path, **rag: str) -> int:
+    """Run bench/<script> as its own process (RAG_* settings as given), its output both here and
+    in the log."""
     cmd = [sys.executable, str(ROOT / "bench" / script), *args]
     print(f"\n$ {' '.join(cmd[1:])}", flush=True)
     with open(log, "a", encoding="utf-8") as f:
         f.write(f"\n$ {' '.join(cmd)}\n")
-        proc = subprocess.Popen(cmd, cwd=ROOT, env=bench_env(), stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+        proc = subprocess.Popen(cmd, cwd=ROOT, env=bench_env(**rag), stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
                                 text=True)
         for line in proc.stdout:
             sys.stdout.write(line)
@@ -58,8 +59,9 @@ def run_steps(args, res: Path) -> None:
     data = str(args.data_dir)
     common = ["--users", str(args.users), "--questions", str(args.questions), "--baseline", str(args.baseline)]
     if "ingest" in args.steps:
-        bench("ingest_bench.py", "--articles", str(args.ratio_articles), "--skip-memory", "--json",
-              str(res / "ingest_ratio.json"), log=log)
+        for name, backend in (("ingest_ratio", ""), ("ingest_ratio_int8", "onnx-int8")):  # the default, then int8
+            bench("ingest_bench.py", "--articles", str(args.ratio_articles), "--skip-memory", "--json",
+                  str(res / f"{name}.json"), log=log, RAG_EMBEDDING_BACKEND=backend)
         from bench import full_ingest
 
         limit = ["--limit", str(args.limit)] if args.limit else []
@@ -103,7 +105,7 @@ def embed_ingest(n: int, out: Path) -> None:
     try:
         src = full_ingest.source(BIG_JSONL, n, tmp)
         local = full_ingest.run_full(src, tmp / "local")
-        with embedding_server(tmp / "server.log") as (url, proc):
+        with embedding_server(tmp / "server.log", tmp / "served") as (url, proc):
             served = full_ingest.run_full(src, tmp / "served", env_extra={"RAG_EMBEDDING_URL": url})
             served["server_rss_mb"] = rss_mb(proc.pid)
         cmp = full_ingest.compare(tmp / "local", tmp / "served", queries=20)
@@ -152,7 +154,8 @@ def table(res: Path, args) -> str:
     resume = _load(res, "ingest_resume")
     if full and "full" in full:
         f = full["full"]
-        what = f"ingest of the 31k JSONL ({f['records']:,} records), real model, one `rag ingest`"
+        model = f" ({f['embedding_model'].split('/')[-1]})" if f.get("embedding_model") else ""
+        what = f"ingest of the 31k JSONL ({f['records']:,} records), real model{model}, one `rag ingest`"
         est = (f"; the whole file (31,525) ~{f['estimated_full_s'] / 3600:.1f} h at this rate"
                if "estimated_full_s" in f else "")
         rows.append((what, f"{f['seconds'] / 60:,.1f} min: **{f['articles_per_s']:.2f} articles/s**, "
@@ -166,10 +169,13 @@ def table(res: Path, args) -> str:
                      f"{r['seconds']:.0f} s: {r.get('unchanged', 0):,} unchanged, {r.get('chunks', 0)} chunks embedded, "
                      f"{r.get('failed', 0)} records refused again (each named by line); peak RSS "
                      f"{r['peak_rss_mb'] / 1024:.2f} GB", ""))
-    if ratio and "throughput_ratio" in ratio:
-        rows.append((f"ingest throughput vs the naive LangChain pipeline, {ratio['articles']} ant5000 articles, same model",
-                     f"{ratio['articles'] / ratio['ours_s']:.2f} vs {ratio['articles'] / ratio['naive_s']:.2f} "
-                     f"articles/s: **{ratio['throughput_ratio']:.2f}x**", "≥ 1.5x"))
+    for r in (ratio, _load(res, "ingest_ratio_int8")):
+        if r and "throughput_ratio" in r:
+            ours = f" (ours: {r['backend']})" if r.get("backend") else ""
+            rows.append((f"ingest throughput vs the naive LangChain pipeline, {r['articles']} ant5000 articles, "
+                         f"same model{ours}",
+                         f"{r['articles'] / r['ours_s']:.2f} vs {r['articles'] / r['naive_s']:.2f} "
+                         f"articles/s: **{r['throughput_ratio']:.2f}x**", "≥ 1.5x"))
     if resume and "resume" in resume:
         r = resume["resume"]
         when = (f"killed (SIGKILL) with {r['first'].get('documents_when_killed', '?')} of {r['records']:,} documents in"
@@ -217,7 +223,8 @@ def table(res: Path, args) -> str:
                      f"(**{srv['articles_per_s'] / loc['articles_per_s']:.2f}x**); chunk ids "
                      f"{'the same' if cmp['chunk_ids_equal'] else 'DIFFER'}, vectors min cosine {cmp['vectors_min_cosine']:.6f}; "
                      f"`rag ingest` RSS {srv['peak_rss_mb']:,.0f} MB (in-process {loc['peak_rss_mb']:,.0f})", ""))
-    stamp = time.strftime("%Y-%m-%d")
+    days = sorted({time.strftime("%Y-%m-%d", time.localtime(f.stat().st_mtime)) for f in res.glob("*.json")})
+    stamp = " to ".join(dict.fromkeys([days[0], days[-1]])) if days else time.strftime("%Y-%m-%d")  # a step re-run alone
     head = ("| what | measured | target |\n|---|---|---|\n")
     body = "".join(f"| {a} | {b} | {c} |\n" for a, b, c in rows) or "| (nothing measured yet) | | |\n"
     cmd = "python bench/topology.py --data-dir DIR --readme"

@@ -37,7 +37,7 @@ class Settings:
     document_prompt: str = "passage: "
     device: str = "auto"  # auto | cpu | cuda | mps
     embed_batch_size: int = 32
-    embedding_backend: str = "auto"  # auto | torch | onnx | onnx-int8 (auto: onnx for the default model on CPU)
+    embedding_backend: str = "auto"  # auto | torch | onnx | onnx-int8 (auto: rag.index.embeddings.resolve_backend)
     # Embeddings from an OpenAI-compatible server (POST <url>/v1/embeddings) instead of in-process:
     # text-embeddings-inference, vLLM, Infinity, Ollama. Prompts are still added here.
     embedding_url: str = ""  # e.g. http://127.0.0.1:8080 (or .../v1, or .../v1/embeddings)

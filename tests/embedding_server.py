@@ -114,13 +114,14 @@ class EmbeddingServer:
         return Handler
 
 
-def real_encoder(settings) -> Encode:
-    """The real offline model, in-process, with its prompts off: the client sends them."""
+def real_encoder(settings) -> tuple[Encode, str]:
+    """The real offline model, in-process, with its prompts off (the client sends them), and the
+    name to serve it under: its model_id, which tells int8 vectors from fp32 ones."""
     from rag.index.embeddings import get_embedder
 
     emb = get_embedder(settings.replace(embedding_url="", query_prompt="", document_prompt=""))
     emb.embed_documents(["تحميل"])  # load now, not on the first request
-    return lambda texts: emb.embed_documents(texts)
+    return (lambda texts: emb.embed_documents(texts)), emb.model_id
 
 
 def hashing_encoder(dimension: int = 64) -> Encode:
@@ -136,13 +137,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     ap.add_argument("--port", type=int, default=8089)
     ap.add_argument("--model-dir", help="where the offline model is prepared (default: RAG_MODEL_DIR)")
     ap.add_argument("--fake", action="store_true", help="serve the hashing embedder instead of the real model")
+    ap.add_argument("--data-dir", help="the index it serves for: the backend auto picks follows that index's vectors")
     args = ap.parse_args(argv)
-    from rag.config import DEFAULT_MODEL, load_settings
+    from rag.config import load_settings
 
-    settings = load_settings(**({"model_dir": args.model_dir} if args.model_dir else {}))
-    encode = hashing_encoder() if args.fake else real_encoder(settings)
-    srv = EmbeddingServer(encode, "fake-hash-64" if args.fake else DEFAULT_MODEL, scale=1.0, host=args.host,
-                          port=args.port)
+    settings = load_settings(**({"model_dir": args.model_dir} if args.model_dir else {}),
+                             **({"data_dir": args.data_dir} if args.data_dir else {}))
+    encode, name = (hashing_encoder(), "fake-hash-64") if args.fake else real_encoder(settings)
+    srv = EmbeddingServer(encode, name, scale=1.0, host=args.host, port=args.port)
     print(f"serving embeddings at {srv.url}/v1/embeddings", flush=True)
     try:
         srv._server.serve_forever()

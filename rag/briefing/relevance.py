@@ -153,7 +153,8 @@ class Thresholds:
 
 
 def load_thresholds(model_id: str | None, path: Path = THRESHOLDS_FILE) -> Thresholds:
-    """The fitted thresholds for `model_id`; lexical-only ones when there are none for it."""
+    """The fitted thresholds for `model_id` (or for the model whose cosine scale it shares, as
+    int8 vectors share fp32's); lexical-only ones when there are none for it."""
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
     except (OSError, ValueError):
@@ -161,7 +162,10 @@ def load_thresholds(model_id: str | None, path: Path = THRESHOLDS_FILE) -> Thres
     lexical = data.get("lexical", {})
     base = Thresholds(topic=float(lexical.get("topic", 0.0)),
                       min_support=int(lexical.get("min_support", 2)), thin=int(lexical.get("thin", 2)))
-    entry = (data.get("models") or {}).get(model_id or "")
+    from rag.index.embeddings import cosine_scale
+
+    models = data.get("models") or {}
+    entry = models.get(model_id or "") or models.get(cosine_scale(model_id or ""))
     if not model_id or not entry:
         return base
     return Thresholds(topic=float(entry["topic"]), aspect=float(entry["aspect"]),

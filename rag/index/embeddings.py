@@ -7,10 +7,12 @@ token counting uses the `tokenizers` library on tokenizer.json and never needs t
 Backends (Settings.embedding_backend): "torch" runs the sentence-transformers folder;
 "onnx" / "onnx-int8" run the ONNX files that model preparation writes next to it (fused fp32,
 or int8 dynamic-quantized MatMuls) with onnxruntime on CPU: same tokenizer, mean pooling and
-normalization, no torch at run time. "auto" picks onnx-int8 for the default model on a
-CPU-only machine and torch otherwise (any other model, or a GPU). int8 vectors differ slightly
-from fp32 ones, so that backend gets its own model_id in the index manifest: one index never
-mixes them, and queries must be embedded by the backend that embedded the documents.
+normalization, no torch at run time. "auto", for the default model on a CPU-only machine, runs
+the backend the index was built with, and fp32 ONNX for a new index (int8 embeds twice as fast
+but answered worse on ARCD; the README has both); torch otherwise (any other model, or a GPU).
+int8 vectors differ slightly from fp32 ones (cosine ~0.996), so that backend gets its own
+model_id in the index manifest: one index never mixes them, and queries must be embedded by the
+backend that embedded the documents.
 Settings.embedding_url instead sends the texts to an OpenAI-compatible embedding server
 (rag.index.embedding_server); get_embedder is the one factory that picks.
 """
@@ -27,6 +29,7 @@ import numpy as np
 
 from rag.config import DEFAULT_MODEL, Settings
 from rag.errors import ConfigError, ModelUnavailableError
+from rag.index.manifest import recorded
 from rag.index.model_prep import ONNX_FILES, resolve_model
 from rag.index.recent import QUERY_MEMORY, SENTENCE_MEMORY, RecentVectors
 
@@ -38,11 +41,10 @@ class SentenceTransformerEmbedder:
     """Embeds with a sentence-transformers model; vectors are float32 and L2-normalized."""
 
     def __init__(self, settings: Settings):
-        self.backend = resolve_backend(settings)
+        self.backend = resolve_backend(settings, recorded(settings.index_dir).get("embedding_model"))
         # Stable name for the index manifest, not a path we resolved. fp32 ONNX gives torch's
         # vectors (cosine > 0.9999), so only int8 is told apart.
-        suffix = "+onnx-int8" if self.backend == "onnx-int8" else ""
-        self.model_id = settings.embedding_model + suffix
+        self.model_id = settings.embedding_model + (INT8_SUFFIX if self.backend == "onnx-int8" else "")
         self.query_prompt = settings.query_prompt
         self.document_prompt = settings.document_prompt
         self._settings = settings
@@ -140,24 +142,32 @@ class _ModelTokenizer:
 
 
 BACKENDS = ("auto", "torch", "onnx", "onnx-int8")
+INT8_SUFFIX = "+onnx-int8"  # the manifest's model name for int8 vectors
 
 
-def resolve_backend(settings: Settings) -> str:
-    """"auto": fp32 ONNX for the default model on CPU (bench/embed_bench.py, 2 busy cores: ~2.5x
-    the passages/s of torch with the same vectors, so indexes stay interchangeable); onnx-int8 is
-    ~4.5x (cosine to fp32 >= 0.99, ARCD recall@1/@5 within 0.4 points) but its vectors differ
-    slightly and move with the batch, so it is opt-in. Torch for any other model or a GPU.
-    Explicit values are honoured; the ONNX files exist only for the default model."""
+def resolve_backend(settings: Settings, recorded_model: str | None = None) -> str:
+    """The backend to run. auto, for the default model on CPU: int8 when `recorded_model` (what
+    the index records) is int8 vectors, else fp32 ONNX (torch's vectors, 1.36x its speed); torch
+    for any other model or a GPU. So an index built with RAG_EMBEDDING_BACKEND=onnx-int8 opens
+    without the setting. Explicit values are honoured; the ONNX files exist only for the default
+    model."""
     backend = settings.embedding_backend.strip().lower()
     if backend not in BACKENDS:
         raise ConfigError(f"setting 'embedding_backend': {settings.embedding_backend!r} is not one of {BACKENDS}")
     if backend == "auto":
-        default = settings.embedding_model == DEFAULT_MODEL and _cpu_only(settings.device)
-        return "onnx" if default else "torch"
+        if settings.embedding_model != DEFAULT_MODEL or not _cpu_only(settings.device):
+            return "torch"
+        return "onnx-int8" if recorded_model == DEFAULT_MODEL + INT8_SUFFIX else "onnx"
     if backend != "torch" and settings.embedding_model != DEFAULT_MODEL:
         raise ConfigError(f"embedding_backend={backend!r} is prepared for the default model ({DEFAULT_MODEL}) only; "
                           "use embedding_backend=torch (or auto) for other models")
     return backend
+
+
+def cosine_scale(model_id: str) -> str:
+    """The model whose cosine scale `model_id`'s vectors share: int8 vectors keep fp32's
+    (cosine ~0.995 to them), so thresholds fitted on one serve the other."""
+    return model_id[:-len(INT8_SUFFIX)] if model_id.endswith(INT8_SUFFIX) else model_id
 
 
 def _cpu_only(device: str) -> bool:
@@ -183,6 +193,11 @@ class OnnxEncoder:
         if not path.is_file():
             raise ModelUnavailableError(f"{path} is missing; {_FIX}")
         self.session = cpu_session(path, _FIX)
+        # Dynamic int8 quantizes activations with one scale per run, so in a batch a text's
+        # vector would move with its batchmates (cosine 0.997) and an answer with what the
+        # recent-vector memory held; one text per run keeps a vector a function of its text,
+        # and on 2 idle cores ran faster than batches of 32 (34-36 passages/s against 26-28).
+        self.per_text = file_name == ONNX_FILES["onnx-int8"]
         self.inputs = {i.name for i in self.session.get_inputs()}
         # Untruncated (the embedder's, which also counts tokens and looks words up); encode truncates.
         self.tokenizer = tokenizer or _fast_tokenizer(str(folder))
@@ -196,7 +211,7 @@ class OnnxEncoder:
         ids = [x if len(x) <= m else x[:m - 1] + x[-1:]
                for x in (e.ids for e in self.tokenizer.encode_batch([prompt + t for t in texts]))]
         out = np.zeros((len(ids), 0), dtype=np.float32)
-        for rows in length_batches([len(x) for x in ids], batch_size):
+        for rows in length_batches([len(x) for x in ids], 1 if self.per_text else batch_size):
             vecs = self._run([ids[i] for i in rows])
             if out.shape[1] == 0:
                 out = np.zeros((len(ids), vecs.shape[1]), dtype=np.float32)

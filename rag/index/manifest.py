@@ -3,7 +3,12 @@ terms built differently. Lives in rag (not ingest) so readers need no ingest imp
 """
 from __future__ import annotations
 
+import sqlite3
+from contextlib import closing
+from pathlib import Path
+
 from rag.config import Settings
+from rag.index.sqlite import DB_FILE
 from rag.text.arabic import NORMALIZER_VERSION
 
 # The chunk format this index stores; ingest.chunk bumps it when chunking output changes.
@@ -27,6 +32,19 @@ def expected(settings: Settings, embedder) -> dict[str, str]:
         "chunk_tokens": str(settings.chunk_tokens),
         "chunk_overlap_tokens": str(settings.chunk_overlap_tokens),
     }
+
+
+def recorded(index_dir: Path | str) -> dict[str, str]:
+    """What an existing index records, read without opening it ({} when there is none): the
+    embedder asks before it picks a backend, so an index keeps the vectors it was built with."""
+    path = Path(index_dir) / DB_FILE
+    if not path.is_file():
+        return {}
+    try:
+        with closing(sqlite3.connect(path, timeout=30)) as conn:
+            return dict(conn.execute("SELECT key, value FROM meta WHERE key != 'generation'").fetchall())
+    except sqlite3.Error:  # no meta table yet, or not our file: the Store reports it when opened
+        return {}
 
 
 def changed_keys(have: dict[str, str], expected: dict[str, str], *, writing: bool) -> list[str]:

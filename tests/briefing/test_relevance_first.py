@@ -128,6 +128,8 @@ def test_thresholds_come_from_the_data_file(tmp_path):
     assert (t.topic, t.aspect, t.lex_weight, t.model, t.dense) == (0.8, 0.7, 0.2, "m", True)
     other = load_thresholds("another-model", p)
     assert not other.dense and other.min_support == 3
+    # int8 vectors of a model keep its cosine scale, and so its thresholds; a longer name does not
+    assert load_thresholds("m+onnx-int8", p).topic == 0.8 and not load_thresholds("m2", p).dense
     shipped = load_thresholds("intfloat/multilingual-e5-small")
     assert shipped.dense, "rag/briefing/thresholds.json carries fitted e5 thresholds"
 

@@ -14,7 +14,7 @@ import time
 import numpy as np
 import pytest
 
-from rag.config import DEFAULT_MODEL, load_settings
+from rag.config import load_settings
 from rag.errors import EmbeddingServerError, IndexMismatchError
 from rag.index.embedding_server import EmbeddingClient, ServerEmbedder, endpoint
 from rag.index.embeddings import get_embedder
@@ -216,7 +216,9 @@ def test_served_real_model_gives_the_in_process_vectors(real_settings, tmp_path)
     from ui.cli import DEMO_ARCHIVE
 
     local = get_embedder(real_settings)
-    with EmbeddingServer(real_encoder(real_settings), model=DEFAULT_MODEL, scale=1.0) as srv:
+    encode, name = real_encoder(real_settings)
+    assert name == local.model_id
+    with EmbeddingServer(encode, model=name, scale=1.0) as srv:
         s = real_settings.replace(embedding_url=srv.url, embed_batch_size=2, data_dir=tmp_path / "data")
         remote = get_embedder(s)
         docs, ref = remote.embed_documents(SAMPLES), local.embed_documents(SAMPLES)
