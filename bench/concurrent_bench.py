@@ -203,7 +203,8 @@ def run(args, work: Path) -> dict:
         rag_env: dict[str, str] = {}
         embed_pid = None
         if args.embedding_server:
-            url, embed_proc = stack.enter_context(embedding_server(work / "embedding-server.log", args.data_dir))
+            url, embed_proc = stack.enter_context(embedding_server(work / "embedding-server.log",
+                                                                   work / "data" if args.build else args.data_dir))
             rag_env["RAG_EMBEDDING_URL"], embed_pid = url, embed_proc.pid
         env = bench_env(**rag_env)
         data_dir = args.data_dir

@@ -18,6 +18,7 @@ import time
 from pathlib import Path
 
 from bench.common import NEWS_QUESTIONS, ROOT, bench_env, rag_cmd
+from rag.index.embeddings import INT8_SUFFIX
 from rag.index.manifest import recorded
 
 FULL_RECORDS = 31525
@@ -154,6 +155,8 @@ def resume_check(src: Path, clean_dir: Path, resumed_dir: Path, *, seed: int | N
                  backend: str = "", device: str = "") -> dict:
     """Figure 1, resumability: killed at a random point, re-run, compared with the clean run
     (both runs with the clean run's backend and device settings)."""
+    if not backend and recorded(Path(clean_dir) / "index").get("embedding_model", "").endswith(INT8_SUFFIX):
+        backend = "onnx-int8"  # a new dir would get fp32 under auto, and compare() would refuse the pair
     env = bench_env(RAG_EMBEDDING_BACKEND=backend, RAG_DEVICE=device)
     rng = random.Random(seed)
     n = count_records(src)

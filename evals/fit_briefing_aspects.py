@@ -29,6 +29,7 @@ from pathlib import Path
 
 from evals import briefing_eval as be
 from rag.briefing.placement import place
+from rag.index.embeddings import cosine_scale
 
 LABELS = be.ROOT / "evals" / "data" / "briefing.aspect_labels.jsonl"
 ASPECT_GRID = [round(0.76 + x / 200, 3) for x in range(29)]  # 0.760 .. 0.900
@@ -151,7 +152,8 @@ def main(argv=None) -> int:
     if args.dry_run:
         return 0
     data = json.loads(THRESHOLDS_FILE.read_text(encoding="utf-8"))
-    entry = data["models"][embedder.model_id]
+    models = data["models"]  # an int8 embedder's first fit starts from its fp32 model's entry
+    entry = models.setdefault(embedder.model_id, dict(models.get(cosine_scale(embedder.model_id), {})))
     entry.update(chosen)
     labels_at = Path(args.labels).resolve()
     entry["placement_provenance"] = {

@@ -7,7 +7,7 @@ can be told to fail, to answer slowly, or to return vectors unnormalized and out
 real servers may. It records every request and the most requests it ever had in flight.
 
 Standalone, it serves the real offline model for the benches:
-  python -m tests.embedding_server --port 8089 [--model-dir DIR]
+  python -m tests.embedding_server --port 8089 [--model-dir DIR] [--data-dir D (serve D's int8 or fp32 vectors)]
 """
 from __future__ import annotations
 

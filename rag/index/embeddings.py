@@ -146,18 +146,20 @@ INT8_SUFFIX = "+onnx-int8"  # the manifest's model name for int8 vectors
 
 
 def resolve_backend(settings: Settings, recorded_model: str | None = None) -> str:
-    """The backend to run. auto, for the default model on CPU: int8 when `recorded_model` (what
-    the index records) is int8 vectors, else fp32 ONNX (torch's vectors, 1.36x its speed); torch
-    for any other model or a GPU. So an index built with RAG_EMBEDDING_BACKEND=onnx-int8 opens
-    without the setting. Explicit values are honoured; the ONNX files exist only for the default
-    model."""
+    """The backend to run. auto, for the default model: int8 when `recorded_model` (what the
+    index records) is int8 vectors, so an index built with RAG_EMBEDDING_BACKEND=onnx-int8 opens
+    without the setting; else fp32 ONNX on CPU (torch's vectors, 1.36x its speed) and torch on a
+    GPU or for any other model. Explicit values are honoured; the ONNX files exist only for the
+    default model."""
     backend = settings.embedding_backend.strip().lower()
     if backend not in BACKENDS:
         raise ConfigError(f"setting 'embedding_backend': {settings.embedding_backend!r} is not one of {BACKENDS}")
     if backend == "auto":
+        if settings.embedding_model == DEFAULT_MODEL and recorded_model == DEFAULT_MODEL + INT8_SUFFIX:
+            return "onnx-int8"  # on a GPU machine too: only this backend embeds queries like its documents
         if settings.embedding_model != DEFAULT_MODEL or not _cpu_only(settings.device):
             return "torch"
-        return "onnx-int8" if recorded_model == DEFAULT_MODEL + INT8_SUFFIX else "onnx"
+        return "onnx"
     if backend != "torch" and settings.embedding_model != DEFAULT_MODEL:
         raise ConfigError(f"embedding_backend={backend!r} is prepared for the default model ({DEFAULT_MODEL}) only; "
                           "use embedding_backend=torch (or auto) for other models")

@@ -35,8 +35,10 @@ def expected(settings: Settings, embedder) -> dict[str, str]:
 
 
 def recorded(index_dir: Path | str) -> dict[str, str]:
-    """What an existing index records, read without opening it ({} when there is none): the
-    embedder asks before it picks a backend, so an index keeps the vectors it was built with."""
+    """What an existing index records ({} when there is none), read from its SQLite file without
+    opening the Store: the embedder asks before it picks a backend, so an index keeps the vectors
+    it was built with (and `rag ingest --rebuild` rebuilds with them unless the setting says
+    otherwise)."""
     path = Path(index_dir) / DB_FILE
     if not path.is_file():
         return {}

@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 from rag.config import DEFAULT_MODEL, load_settings
-from rag.errors import ConfigError, ModelUnavailableError
+from rag.errors import ConfigError, IndexMismatchError, ModelUnavailableError
 from rag.index import model_prep
 from rag.index.embeddings import get_embedder, langchain_embeddings, length_batches, resolve_backend
 from tests.fakes import FakeEmbedder
@@ -219,9 +219,13 @@ def test_auto_keeps_the_vectors_an_index_was_built_with(tmp_path, model_dir):
         assert (embedder.backend, embedder.model_id) == (backend, recorded)
         Store(settings, embedder).check_manifest(Store(settings, embedder).expected_manifest(), writing=False)
     assert get_embedder(_settings(tmp_path / "new", model_dir, device="cpu")).backend == "onnx"
-    # explicit settings still win over what the index records (the Store then names the mismatch)
+    # on a GPU machine too: torch could not embed queries like the index's int8 documents
+    assert get_embedder(_settings(tmp_path / "onnx-int8", model_dir, device="cuda")).backend == "onnx-int8"
+    # explicit settings still win over what the index records, and the Store names the mismatch
     explicit = _settings(tmp_path / "onnx-int8", model_dir, device="cpu", embedding_backend="onnx")
     assert get_embedder(explicit).backend == "onnx"
+    with pytest.raises(IndexMismatchError, match="onnx-int8"):
+        open_index(explicit, embedder=get_embedder(explicit))
 
 
 def test_onnx_backend_loads_without_torch(tmp_path, model_dir):

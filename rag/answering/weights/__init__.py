@@ -54,7 +54,9 @@ class Rule:
         cosine scale must not silently apply (rules that weigh no cosine fit any embedder)."""
         if self.cosine_model is None:
             return True
-        return str(getattr(embedder, "model_id", "")).startswith(self.cosine_model)
+        from rag.index.embeddings import cosine_scale
+
+        return cosine_scale(str(getattr(embedder, "model_id", ""))) == self.cosine_model
 
     def as_json(self) -> dict:
         out: dict[str, Any] = {"features": dict(self.weights), "bias": self.bias}
