@@ -9,6 +9,7 @@ import gradio as gr
 from ui import render
 from ui.auth import can, denied
 from ui.forms import note as _note
+from ui.forms import progress_text
 from ui.uploads import ingest_uploads
 
 if TYPE_CHECKING:
@@ -71,7 +72,7 @@ def archive_tab(svc: Services, facet_pickers: list):
             return {"added": 0, "skipped": [], "files": []}
         paths = [paths] if isinstance(paths, str) else paths
         return ingest_uploads(svc.settings, paths, embedder=svc.embedder, store=svc.store,
-                              progress=lambda f, msg: progress(f, desc=msg))
+                              progress=lambda f, msg: progress(f, desc=progress_text(msg)))
 
     def summarise(summary_):
         if not summary_ or (not summary_.get("files") and not summary_.get("skipped") and not summary_.get("same")):

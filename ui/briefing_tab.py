@@ -11,7 +11,7 @@ import gradio as gr
 
 from ui import render
 from ui.feedback import login_name
-from ui.forms import make_filters
+from ui.forms import make_filters, progress_text
 from ui.forms import note as _note
 
 if TYPE_CHECKING:
@@ -46,7 +46,7 @@ def briefing_tab(svc: Services) -> None:
             return [_note(str(e)), *[gr.update(visible=False)] * 4]
         briefing = build_briefing(topic_.strip(), svc.retriever.search, svc.settings, filters,
                                   llm=getattr(svc.assistant, "llm", None),
-                                  progress=lambda f, msg: progress(f, desc=msg))
+                                  progress=lambda f, msg: progress(f, desc=progress_text(msg)))
         folder = Path(tempfile.mkdtemp(prefix="brief-", dir=svc.tmp))
         ups, notes = [], []
         for fmt in ("md", "docx", "pdf", "html"):

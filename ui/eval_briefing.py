@@ -20,7 +20,7 @@ import gradio as gr  # at module level: handlers' `request: gr.Request` hints mu
 from evals.briefing_ratings import CRITERIA, BriefingRatingStore
 from ui import render
 from ui.auth import can
-from ui.forms import rater_name, score_values
+from ui.forms import progress_text, rater_name, score_values
 
 CRITERION_LABELS = {"on_topic": "على الموضوع", "right_heading": "تحت العنوان الصحيح",
                     "coverage": "التغطية", "citations": "الاستشهادات قابلة للتحقق",
@@ -154,7 +154,7 @@ def briefing_rating_section(store: BriefingRatingStore, settings, rater: gr.Text
         login, role = viewer(request)
         try:
             bid = build_for_rating(store, search, settings, text, login, llm,
-                                   progress=lambda f, m: progress(f, desc=m))
+                                   progress=lambda f, m: progress(f, desc=progress_text(m)))
         except ValueError as e:
             raise gr.Error(str(e)) from e
         return gr.update(choices=briefing_choices(store), value=bid), briefing_view(store, bid)

@@ -47,7 +47,7 @@ from ui.eval_judge import (  # noqa: F401  (re-exported: the tab's judge functio
     parse_score,
     rated_items,
 )
-from ui.forms import rater_name, score_values
+from ui.forms import progress_text, rater_name, score_values
 
 RESULT_HEADERS = ["المعرّف", "السؤال", "الجواب المرجعي", "الجواب", "رفض؟", "رتبة المقطع الصحيح"]
 AGREEMENT_HEADERS = ["المعيار", "إجابات قيّمها اثنان فأكثر", "المقيّمون", "ألفا كريبندورف", "كابا الموزونة"]
@@ -332,7 +332,7 @@ def evaluation_tab(settings: Settings, rating_store_path: str | Path | None = No
         try:
             run = run_question_set(settings, qu or qp, cu or cp, retrieval=mode, analyzer=an, k=kk or 10,
                                    answers=ans, limit=lim, embedder=shared_embedder(),
-                                   progress=lambda f, m: progress(f, desc=m))
+                                   progress=lambda f, m: progress(f, desc=progress_text(m)))
         except (RagError, ValueError) as e:
             raise gr.Error(str(e)) from e
         items = rateable_items(run, store, *viewer(request))

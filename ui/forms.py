@@ -1,5 +1,5 @@
 """Plain helpers behind the forms and the API (no Gradio): dates as typed, question limits,
-filters, history from the API, and the inline note every tab shows."""
+filters, history from the API, the inline note every tab shows, and progress in Arabic."""
 from __future__ import annotations
 
 import json
@@ -130,3 +130,21 @@ def score_values(scores: Sequence, criteria: Sequence[str], labels: dict[str, st
     if not rater:
         raise ValueError("اكتب اسمك في خانة «اسمك» قبل الحفظ (a rating needs a rater name)")
     return dict(zip(criteria, (int(s) for s in scores)))
+
+
+
+_PROGRESS = ((re.compile(r"^(\d+)/(\d+) files: "), r"الملف \1 من \2: "),
+             (re.compile(r"^questions: (\d+)/(\d+)"), r"الأسئلة: \1 من \2"))
+
+
+def progress_text(message: str) -> str:
+    """The core's progress messages ("index: 3/10 files: a.txt", "questions: 2/8"), which the
+    terminal shows as they are, in the app's language; a file name is left as it is."""
+    prefix = ""
+    if message.startswith("index: "):
+        prefix, message = "الفهرسة: ", message[len("index: "):]
+    for pattern, arabic in _PROGRESS:
+        message, n = pattern.subn(arabic, message, count=1)
+        if n:
+            break
+    return prefix + message

@@ -341,3 +341,21 @@ def test_refits_write_weight_files_with_provenance_that_the_answerer_loads(tmp_p
     assert m.sentence.vector == tuple(np.round(w, 2).tolist()) and m.rerank == weights.load().rerank
     assert m.sentence.provenance["held_out"]["ARCD"]["passage"] == 0.6
     assert m.refusal["lexical"].threshold == 1.0  # the refusal refit is still there
+
+
+def test_every_progress_message_of_a_run_reads_in_arabic_in_the_app(settings, gold):
+    """The core reports progress in English for the terminal; the app shows it through
+    ui.forms.progress_text, where nothing but a file name may stay in Latin letters."""
+    import re
+
+    from ui.forms import progress_text
+
+    messages: list[str] = []
+    _run(settings, gold, progress=lambda f, m: messages.append(m))
+    names = {p.name for p in gold if p.is_file()} | {p.name for d in gold if d.is_dir() for p in d.iterdir()}
+    assert any(m.startswith("index: ") for m in messages) and any(m.startswith("questions: ") for m in messages)
+    for m in messages:
+        shown = progress_text(m)
+        for name in names:
+            shown = shown.replace(name, "")
+        assert not re.search(r"[A-Za-z]", shown), (m, shown)
