@@ -8,8 +8,9 @@ issue "The full archive" and writes the table the README's "Topology" section sh
 Steps (--steps picks some; each writes its JSON under --results, and the table is rendered
 from whatever JSON is there, so a step can be re-run alone):
   ingest      bench/ingest_bench.py: the --ratio-articles (500) ant5000 ratio against the naive
-              LangChain pipeline (the default backend, then onnx-int8), then the 31k JSONL (or its first --limit records) into DIR with
-              the real model (skipped when DIR already holds it; --redo-ingest), and the
+              LangChain pipeline (the default backend, then onnx-int8), then the 31k JSONL (or
+              its first --limit records) into DIR with the real model (skipped when DIR already
+              holds it; --redo-ingest), and the
               kill-and-resume check: a second ingest into a temp dir, compared with DIR
   query       bench/query_bench.py over DIR: --queries (200) news questions warm, --cold (3) starts
   concurrent  bench/concurrent_bench.py over DIR: --users x --questions, alone and while

@@ -124,10 +124,7 @@ def test_a_second_process_sees_the_first_ones_writes(store):
 
 def test_an_index_older_than_clustering_is_backfilled_on_the_next_write(store):
     write(store, [doc("dam", DAM), doc("drought", DROUGHT)])
-    with store._sql.tx() as c:  # as an index built before clustering existed
-        c.execute("DELETE FROM doc_clusters")
-        c.execute("DELETE FROM clusters")
-        c.execute("DELETE FROM meta WHERE key IN ('cluster_params', 'cluster_generation')")
+    _unclustered(store)  # as an index built before clustering existed
     reopened = Store(store.settings, store.embedder)
     assert reopened.chunks(list(reopened.all_chunk_ids()[0]))  # reading works unclustered
     write(reopened, [doc("dam-copy", DAM_COPY)])
@@ -137,25 +134,34 @@ def test_an_index_older_than_clustering_is_backfilled_on_the_next_write(store):
 def test_an_unclustered_index_reingested_unchanged_is_clustered_then(tmp_path):
     """No write happens when nothing changed, so the backfill cannot wait for one (the eval
     indexes built before clustering were searched without their copies folded)."""
-    folder = tmp_path / "articles"
-    folder.mkdir()
-    for name, text in (("dam", DAM), ("dam-copy", DAM_COPY), ("drought", DROUGHT)):
-        (folder / f"{name}.txt").write_text(text, encoding="utf-8")
-    settings = load_settings(env={}, data_dir=tmp_path / "data", model_dir=tmp_path / "models")
-    store = Store(settings, FakeEmbedder())
+    folder, settings, store = _articles(tmp_path)
     run_ingest(settings, [folder], store=store, embedder=store.embedder)
     groups = _partition(store)
     assert sorted(map(len, groups)) == [1, 2]  # the dam story and its copy, the drought alone
-    with store._sql.tx() as c:  # as an index built before clustering existed
-        c.execute("DELETE FROM doc_clusters")
-        c.execute("DELETE FROM clusters")
-        c.execute("DELETE FROM meta WHERE key IN ('cluster_params', 'cluster_generation')")
+    _unclustered(store)  # as an index built before clustering existed
     again = run_ingest(settings, [folder], store=store, embedder=store.embedder)
     assert again.unchanged == 3 and _partition(store) == groups
     assert store.index_clusters() == 0  # once
     with store._sql.tx() as c:  # parameters recorded, one document lacking (a run killed mid-way)
         c.execute("DELETE FROM doc_clusters WHERE doc_id = (SELECT MIN(doc_id) FROM doc_clusters)")
     assert store.index_clusters() >= 1 and _partition(store) == groups
+
+
+def _articles(tmp_path):
+    """A folder of the dam story, its copy and the drought story; settings and an empty store."""
+    folder = tmp_path / "articles"
+    folder.mkdir()
+    for name, text in (("dam", DAM), ("dam-copy", DAM_COPY), ("drought", DROUGHT)):
+        (folder / f"{name}.txt").write_text(text, encoding="utf-8")
+    settings = load_settings(env={}, data_dir=tmp_path / "data", model_dir=tmp_path / "models")
+    return folder, settings, Store(settings, FakeEmbedder())
+
+
+def _unclustered(store) -> None:
+    with store._sql.tx() as c:
+        c.execute("DELETE FROM doc_clusters")
+        c.execute("DELETE FROM clusters")
+        c.execute("DELETE FROM meta WHERE key IN ('cluster_params', 'cluster_generation')")
 
 
 def _partition(store) -> set[frozenset[str]]:
@@ -166,12 +172,7 @@ def _partition(store) -> set[frozenset[str]]:
 
 
 def test_reingest_is_a_noop(tmp_path):
-    folder = tmp_path / "articles"
-    folder.mkdir()
-    for name, text in (("dam", DAM), ("dam-copy", DAM_COPY), ("drought", DROUGHT)):
-        (folder / f"{name}.txt").write_text(text, encoding="utf-8")
-    settings = load_settings(env={}, data_dir=tmp_path / "data", model_dir=tmp_path / "models")
-    store = Store(settings, FakeEmbedder())
+    folder, settings, store = _articles(tmp_path)
     first = run_ingest(settings, [folder], store=store, embedder=store.embedder)
     assert first.added == 3
     before = (clusters(store), store.stats()["largest_clusters"],
