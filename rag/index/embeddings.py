@@ -41,7 +41,8 @@ class SentenceTransformerEmbedder:
     """Embeds with a sentence-transformers model; vectors are float32 and L2-normalized."""
 
     def __init__(self, settings: Settings):
-        self.backend = resolve_backend(settings, recorded(settings.index_dir).get("embedding_model"))
+        self._recorded = recorded(settings.index_dir).get("embedding_model", "")
+        self.backend = resolve_backend(settings, self._recorded)
         # Stable name for the index manifest, not a path we resolved. fp32 ONNX gives torch's
         # vectors (cosine > 0.9999), so only int8 is told apart.
         self.model_id = settings.embedding_model + (INT8_SUFFIX if self.backend == "onnx-int8" else "")
@@ -77,6 +78,14 @@ class SentenceTransformerEmbedder:
                 self._tokenizer = self._tokenizer or _fast_tokenizer(self.source)  # the prepared folder's
                 self._model = OnnxEncoder(Path(self.source), ONNX_FILES[self.backend], self._tokenizer)
         return self._model
+
+    @property
+    def mismatch_hint(self) -> str:
+        """The fix the Store names when the index holds this model's other vectors (int8 / fp32)."""
+        if self._recorded and self._recorded != self.model_id and cosine_scale(self._recorded) == cosine_scale(self.model_id):
+            return ("unset RAG_EMBEDDING_BACKEND (or set it to auto): auto embeds the way this index was built "
+                    f"({'onnx-int8' if self._recorded.endswith(INT8_SUFFIX) else 'onnx'})")
+        return ""
 
     def embed_documents(self, texts: Sequence[str]) -> np.ndarray:
         if len(texts) == 0:
